@@ -1,0 +1,370 @@
+"""Contract of PartitionFetcher, driven by a small in-process fake QueryClient.
+
+Paging by start_row until a short page; days yielded in input order; retries ordered by due
+time (not FIFO); retried units replace, never append; at most max_pending_days days in flight
+or buffered; max_concurrency=1 gives the same results; a permanent error or a cancel halts
+every worker and reaches the consumer within 1 s.
+"""
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+
+from gsc_assets.search_console.clock import FakeClock
+from gsc_assets.search_console.errors import (
+    AuthenticationError,
+    FetchCancelledError,
+    LoadQuotaError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    TokenRejectedError,
+    TransportError,
+)
+from gsc_assets.search_console.fetcher import PartitionFetcher, RetriesExhaustedError
+from gsc_assets.search_console.models import (
+    CORE_REPORTS,
+    PAGE_QUERY_REPORT,
+    PAGE_REPORT,
+    SITE_REPORT,
+    DataState,
+    DaySlice,
+    QueryPage,
+    SearchType,
+)
+from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
+from gsc_assets.search_console.retry import RetryPolicy
+
+SITE = "https://www.example.com/"
+START = dt.date(2025, 1, 1)
+REPORT_BY_DIMENSIONS = {r.request_dimensions: r.name for r in CORE_REPORTS}
+ROW_LIMIT = 10
+
+
+def days(count, search_type=SearchType.WEB):
+    return [DaySlice(SITE, START + dt.timedelta(days=i), search_type) for i in range(count)]
+
+
+class FakeClient:
+    """Deterministic pages: a report's row count per day is `sizes[report]` (+ day index).
+
+    `errors[(day_index, report, start_row)]` lists exceptions raised by successive calls.
+    """
+
+    def __init__(self, sizes=None, errors=None, hook=None):
+        self.sizes = sizes or {"site": 1, "page": 25, "page_query": 20}
+        self.errors = {key: list(value) for key, value in (errors or {}).items()}
+        self.hook = hook
+        self.calls = []
+        self.lock = threading.Lock()
+
+    def rows(self, request, report):
+        index = (request.start_date - START).days
+        total = self.sizes[report] + (index % 3)
+        stop = min(request.start_row + request.row_limit, total)
+        date = request.start_date.isoformat()
+        return [
+            (
+                date,
+                *(f"{report}-{request.search_type}-{i}" for _ in request.dimensions[1:]),
+                float(i),
+                float(10 * i),
+                0.1,
+                1.0,
+            )
+            for i in range(request.start_row, stop)
+        ]
+
+    def query(self, request):
+        report = REPORT_BY_DIMENSIONS[request.dimensions]
+        key = ((request.start_date - START).days, report, request.start_row)
+        with self.lock:
+            self.calls.append(key)
+            pending = self.errors.get(key)
+            error = pending.pop(0) if pending else None
+        if self.hook is not None:
+            self.hook(key)
+        if error is not None:
+            raise error
+        return QueryPage(rows=self.rows(request, report))
+
+
+def make_fetcher(client, clock=None, **kwargs):
+    clock = clock or FakeClock()
+    limiter = QuotaLimiter(InMemoryQuotaStore(), budget_qpm=100_000, clock=clock)
+    kwargs.setdefault("retry_policy", RetryPolicy(base_delay_seconds=0.001, max_delay_seconds=0.01))
+    kwargs.setdefault("max_concurrency", 4)
+    return PartitionFetcher(
+        client, limiter, credential_id="sa@x", clock=clock, row_limit=ROW_LIMIT, seed=1, **kwargs
+    )
+
+
+def collect(fetcher, day_slices, reports=CORE_REPORTS):
+    try:
+        return list(fetcher.iter_days(day_slices, reports, DataState.FINAL))
+    finally:
+        fetcher.close()
+
+
+def test_fetcher_pages_until_a_short_or_empty_page():
+    client = FakeClient(sizes={"site": 1, "page": 25, "page_query": 20})
+    result = collect(make_fetcher(client), days(1))[0][1]
+    assert len(result["page"].rows) == 25
+    assert result["page"].pages == 3
+    assert len(result["page_query"].rows) == 20  # two full pages, then an empty third
+    assert result["page_query"].pages == 3
+    assert result["site"].requests == 1
+    starts = sorted(c[2] for c in client.calls if c[1] == "page_query")
+    assert starts == [0, 10, 20]
+    assert [row[-4] for row in result["page"].rows] == [float(i) for i in range(25)]
+
+
+def test_fetcher_yields_days_in_input_order_with_sequential_and_concurrent_runs_identical():
+    slices = days(6) + days(3, SearchType.IMAGE)
+    sequential = collect(make_fetcher(FakeClient(), max_concurrency=1), slices)
+    concurrent = collect(make_fetcher(FakeClient(), max_concurrency=8), slices)
+    assert [day for day, _ in sequential] == slices
+    assert [day for day, _ in concurrent] == slices
+    as_rows = [{name: data.rows for name, data in result.items()} for _, result in sequential]
+    assert as_rows == [{n: d.rows for n, d in result.items()} for _, result in concurrent]
+
+
+def test_fetcher_orders_retries_by_due_time_not_fifo():
+    client = FakeClient(
+        errors={
+            (0, "site", 0): [ServerError("boom", retry_after_seconds=10.0)],
+            (0, "page", 0): [ServerError("boom", retry_after_seconds=2.0)],
+        },
+        sizes={"site": 1, "page": 1, "page_query": 1},
+    )
+    fetcher = make_fetcher(client, max_concurrency=1)
+    collect(fetcher, days(1), (SITE_REPORT, PAGE_REPORT))
+    assert client.calls == [(0, "site", 0), (0, "page", 0), (0, "page", 0), (0, "site", 0)]
+    assert fetcher.stats.retries == 2
+
+
+def test_a_unit_retried_after_a_transport_error_returns_its_rows_exactly_once():
+    client = FakeClient(errors={(0, "page", 10): [TransportError("reset")]})
+    result = collect(make_fetcher(client), days(1), (PAGE_REPORT,))[0][1]["page"]
+    assert [row[-4] for row in result.rows] == [float(i) for i in range(25)]
+    assert (result.requests, result.retries, result.pages) == (4, 1, 3)
+
+
+def test_a_token_rejected_once_is_retried_at_once_and_twice_is_an_authentication_error():
+    once = FakeClient(errors={(0, "site", 0): [TokenRejectedError("401")]})
+    fetcher = make_fetcher(once)
+    collect(fetcher, days(1), (SITE_REPORT,))
+    assert fetcher.stats.token_refreshes == 1
+    twice = FakeClient(errors={(0, "site", 0): [TokenRejectedError("401")] * 2})
+    with pytest.raises(AuthenticationError, match="rejected again"):
+        collect(make_fetcher(twice), days(1), (SITE_REPORT,))
+
+
+def test_exhausted_retries_raise_a_permanent_error_naming_the_unit():
+    client = FakeClient(errors={(1, "page", 0): [ServerError("503 backend")] * 3})
+    fetcher = make_fetcher(client, retry_policy=RetryPolicy(3, 0.001, 0.01))
+    with pytest.raises(RetriesExhaustedError, match=r"'page'.*2025-01-02.*3 attempts") as info:
+        collect(fetcher, days(3), (PAGE_REPORT,))
+    assert isinstance(info.value.__cause__, ServerError)
+
+
+def test_rate_limits_throttle_the_site_and_load_quota_pauses_it():
+    clock = FakeClock()
+    client = FakeClient(
+        errors={
+            (0, "site", 0): [RateLimitedError("429")],
+            (1, "site", 0): [LoadQuotaError("load")],
+        }
+    )
+    fetcher = make_fetcher(client, clock=clock, max_concurrency=1)
+    store = fetcher._limiter.store
+    started = clock.time()
+    results = collect(fetcher, days(2), (SITE_REPORT,))
+    assert len(results) == 2
+    assert fetcher.stats.throttled == 1
+    assert fetcher.stats.load_quota_pauses == 1
+    assert store.get_factor("site:" + SITE) < 1.0
+    assert store.paused_until("site:" + SITE) >= started + 900.0
+    assert clock.time() >= started + 900.0  # the retry waited out the pause
+
+
+def test_pending_days_are_bounded_so_memory_stays_flat():
+    received = [0]
+    violations = []
+    pending_limit = 3
+
+    def check(key):
+        if key[0] >= received[0] + pending_limit:
+            violations.append((key, received[0]))
+
+    client = FakeClient(hook=check)
+    fetcher = make_fetcher(client, max_concurrency=4, max_pending_days=pending_limit)
+    try:
+        for _day, _result in fetcher.iter_days(days(20), CORE_REPORTS, DataState.FINAL):
+            received[0] += 1
+            time.sleep(0.005)  # a slow consumer: unbounded workers would run ahead
+    finally:
+        fetcher.close()
+    assert received[0] == 20
+    assert violations == []
+    assert max(c[0] for c in client.calls) == 19
+    assert fetcher.stats.peak_queue_depth <= pending_limit * len(CORE_REPORTS)
+
+
+def blocking_client(release, fail_at, fail_with=None, blocked_before_fail=7):
+    """Every call blocks until `release` is set, except day `fail_at`, which raises."""
+    started = threading.Semaphore(0)
+    raised_at = []
+
+    def hook(key):
+        if key[0] != fail_at:
+            started.release()
+            release.wait(30)
+            return
+        if fail_with is not None:
+            for _ in range(blocked_before_fail):
+                started.acquire(timeout=10)
+            raised_at.append(time.monotonic())
+
+    errors = {(fail_at, "site", 0): [fail_with]} if fail_with is not None else {}
+    return FakeClient(errors=errors, hook=hook), started, raised_at
+
+
+def test_fetcher_halts_every_worker_within_one_second_on_a_permanent_error():
+    release = threading.Event()
+    client, _, raised_at = blocking_client(release, 7, PermissionDeniedError("no permission"))
+    fetcher = make_fetcher(client, max_concurrency=8, max_pending_days=10)
+    try:
+        with pytest.raises(PermissionDeniedError):
+            list(fetcher.iter_days(days(10), (SITE_REPORT,), DataState.FINAL))
+        caught_at = time.monotonic()
+        assert caught_at - raised_at[0] < 1.0
+        calls_at_halt = len(client.calls)
+        assert calls_at_halt == 8  # days 8 and 9 never started
+        release.set()
+        time.sleep(0.2)
+        assert len(client.calls) == calls_at_halt
+        with pytest.raises(PermissionDeniedError):
+            fetcher.fetch_day(days(1)[0], (SITE_REPORT,), DataState.FINAL)
+    finally:
+        release.set()
+        fetcher.close()
+
+
+def test_cancel_event_halts_a_fetch_blocked_in_slow_calls():
+    release, cancel = threading.Event(), threading.Event()
+    client, started, _ = blocking_client(release, fail_at=-1)
+    fetcher = make_fetcher(client, max_concurrency=8, max_pending_days=10, cancel_event=cancel)
+    outcome = {}
+
+    def consume():
+        try:
+            list(fetcher.iter_days(days(10), (SITE_REPORT,), DataState.FINAL))
+        except FetchCancelledError as exc:
+            outcome["error"], outcome["at"] = exc, time.monotonic()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    try:
+        for _ in range(8):
+            assert started.acquire(timeout=10)
+        cancelled_at = time.monotonic()
+        cancel.set()
+        consumer.join(5)
+        assert "error" in outcome
+        assert outcome["at"] - cancelled_at < 1.0
+        release.set()
+        time.sleep(0.2)
+        assert len(client.calls) == 8
+    finally:
+        release.set()
+        fetcher.close()
+
+
+def test_progress_reports_days_requests_and_qpm():
+    lines = []
+    fetcher = make_fetcher(FakeClient(), progress=lines.append, progress_interval_seconds=0.0)
+    collect(fetcher, days(3), (PAGE_QUERY_REPORT,))
+    assert lines[-1].startswith("fetched 3/3 days, 9 requests, 0 retries")
+    assert "QPM" in lines[-1]
+
+
+# --- over real HTTP, against the simulator ---------------------------------------------------
+
+
+def http_fetcher(sim, *, budget=960, window=60.0, safety=1.0, **kwargs):
+    from gsc_assets.search_console.client import SearchConsoleClient
+    from gsc_assets.search_console.credentials import load_token_provider
+
+    tokens = load_token_provider(access_token="sim-token", credentials_file=None)
+    client = SearchConsoleClient(sim.base_url, tokens, timeout_seconds=10.0)
+    limiter = QuotaLimiter(
+        InMemoryQuotaStore(), budget_qpm=budget, window_seconds=window, safety_seconds=safety
+    )
+    kwargs.setdefault("retry_policy", RetryPolicy(base_delay_seconds=0.01, max_delay_seconds=0.2))
+    fetcher = PartitionFetcher(client, limiter, credential_id=tokens.identity, **kwargs)
+    return fetcher, client
+
+
+def recent_days(sim, count, site):
+    last_final = sim.today() - dt.timedelta(days=5)
+    return [DaySlice(site, last_final - dt.timedelta(days=i)) for i in range(count)]
+
+
+def assert_matches_simulator(sim, results):
+    for day, reports in results:
+        for name, data in reports.items():
+            report = data.report
+            expected = sim.expected_rows(
+                day.site_url,
+                day.date,
+                day.search_type.value,
+                [d.value for d in report.request_dimensions],
+                report.aggregation_type.value,
+            )
+            assert data.rows == expected, (day, name)
+
+
+def test_fetcher_over_http_returns_exactly_what_the_api_serves(make_simulator):
+    sim = make_simulator()
+    site = sim.sites[1]
+    fetcher, client = http_fetcher(sim, max_concurrency=8)
+    try:
+        results = list(fetcher.iter_days(recent_days(sim, 3, site), CORE_REPORTS, DataState.FINAL))
+    finally:
+        fetcher.close()
+        client.close()
+    assert_matches_simulator(sim, results)
+    assert fetcher.stats.rows == sum(len(d.rows) for _, r in results for d in r.values())
+
+
+def test_fetcher_over_http_survives_server_errors_and_dropped_connections(make_simulator):
+    sim = make_simulator(error_rate=0.15, drop_rate=0.05, seed=3)
+    site = sim.sites[1]
+    fetcher, client = http_fetcher(sim, max_concurrency=8)
+    try:
+        results = list(fetcher.iter_days(recent_days(sim, 4, site), CORE_REPORTS, DataState.FINAL))
+    finally:
+        fetcher.close()
+        client.close()
+    assert_matches_simulator(sim, results)
+    assert fetcher.stats.retries > 0
+
+
+def test_fetcher_over_http_never_exceeds_the_servers_quota(make_simulator):
+    # A tiny window makes the quota bite within seconds: 15 per 2 s per site and per user.
+    sim = make_simulator(qpm_per_site=15, qpm_per_user=15, quota_window_seconds=2.0)
+    site = sim.sites[1]
+    fetcher, client = http_fetcher(sim, budget=15, window=2.0, safety=0.3, max_concurrency=8)
+    try:
+        results = list(fetcher.iter_days(recent_days(sim, 14, site), CORE_REPORTS, DataState.FINAL))
+    finally:
+        fetcher.close()
+        client.close()
+    stats = sim.stats()
+    assert stats["accepted_query_requests"] >= 3 * 14
+    assert "429" not in stats["requests_by_status"], stats["requests_by_status"]
+    assert fetcher.stats.throttled == 0
+    assert_matches_simulator(sim, results)
