@@ -1,0 +1,131 @@
+"""The warehouse tables, all in one MetaData, with natural-key primary keys.
+
+A report's table is data derived from the report (`table_for`): the slice columns
+(site_url, date, search_type), one text column per dimension, then the metrics. Its row tuples
+`(date_str, *dimension_keys, clicks, impressions, ctr, position)` map onto the columns in order
+once the slice's site_url and search_type are put in front (see `writes.py`).
+
+Metrics are doubles (Google sends JSON doubles). `position` is NULL for discover and googleNews,
+which have none. Strings are `text`: page URLs and queries can be long and hold any character.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gsc_assets.search_console.models import CORE_REPORTS, Dimension, Report
+
+metadata = sa.MetaData()
+
+Double = sa.Float(precision=53)
+
+DIMENSION_COLUMNS: dict[Dimension, str] = {
+    Dimension.PAGE: "page",
+    Dimension.QUERY: "query",
+    Dimension.COUNTRY: "country",
+    Dimension.DEVICE: "device",
+    Dimension.SEARCH_APPEARANCE: "search_appearance",
+}
+SLICE_COLUMNS = ("site_url", "date", "search_type")
+METRIC_COLUMNS = ("clicks", "impressions", "ctr", "position")
+
+
+def dimension_columns(report: Report) -> tuple[str, ...]:
+    """The column names of `report`'s dimensions, in request order."""
+    try:
+        return tuple(DIMENSION_COLUMNS[dimension] for dimension in report.dimensions)
+    except KeyError as exc:
+        raise ValueError(
+            f"report {report.name!r}: dimension {exc.args[0]!r} has no warehouse column; "
+            f"supported: {', '.join(d.value for d in DIMENSION_COLUMNS)}"
+        ) from None
+
+
+def _metric_columns() -> list[sa.Column]:
+    return [
+        sa.Column("clicks", Double, nullable=False),
+        sa.Column("impressions", Double, nullable=False),
+        sa.Column("ctr", Double, nullable=False),
+        sa.Column("position", Double, nullable=True),
+    ]
+
+
+def table_for(report: Report) -> sa.Table:
+    """The daily table of `report`, built from its dimensions and registered in `metadata`."""
+    if not report.table:
+        raise ValueError(f"report {report.name!r} is not stored: it names no table")
+    existing = metadata.tables.get(report.table)
+    if existing is not None:
+        expected = (*SLICE_COLUMNS, *dimension_columns(report), *METRIC_COLUMNS)
+        if tuple(existing.columns.keys()) != expected:
+            raise ValueError(f"table {report.table!r} is already defined with other columns")
+        return existing
+    return sa.Table(
+        report.table,
+        metadata,
+        sa.Column("site_url", sa.Text, primary_key=True),
+        sa.Column("date", sa.Date, primary_key=True),
+        sa.Column("search_type", sa.Text, primary_key=True),
+        *(sa.Column(name, sa.Text, primary_key=True) for name in dimension_columns(report)),
+        *_metric_columns(),
+        comment=report.description or None,
+    )
+
+
+gsc_site_daily, gsc_page_daily, gsc_page_query_daily = (table_for(r) for r in CORE_REPORTS)
+
+gsc_page_lifetime = sa.Table(
+    "gsc_page_lifetime",
+    metadata,
+    sa.Column("site_url", sa.Text, primary_key=True),
+    sa.Column("search_type", sa.Text, primary_key=True),
+    sa.Column("page", sa.Text, primary_key=True),
+    sa.Column("clicks", Double, nullable=False),
+    sa.Column("impressions", Double, nullable=False),
+    sa.Column("ctr", Double, nullable=True),
+    sa.Column("position", Double, nullable=True),
+    sa.Column("first_date", sa.Date, nullable=True),
+    sa.Column("last_date", sa.Date, nullable=True),
+    sa.Column("days_with_impressions", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    comment="all-time totals per page, derived from gsc_page_daily",
+)
+
+# Pages whose gsc_page_lifetime row is stale: written by replace_partition, drained by
+# refresh_lifetime, so a refresh reads only the pages that changed.
+gsc_lifetime_dirty = sa.Table(
+    "gsc_lifetime_dirty",
+    metadata,
+    sa.Column("site_url", sa.Text, primary_key=True),
+    sa.Column("search_type", sa.Text, primary_key=True),
+    sa.Column("page", sa.Text, primary_key=True),
+)
+
+# Append-only: one row per (slice, report) written; the latest per key is the current state.
+gsc_sync_log = sa.Table(
+    "gsc_sync_log",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("site_url", sa.Text, nullable=False),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("search_type", sa.Text, nullable=False),
+    sa.Column("report", sa.Text, nullable=False),
+    sa.Column("rows_fetched", sa.Integer, nullable=False),
+    sa.Column("rows_stored", sa.Integer, nullable=False),
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("retries", sa.Integer, nullable=False),
+    sa.Column("throttled", sa.Integer, nullable=True),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("data_state", sa.Text, nullable=False),
+    sa.Column("is_final", sa.Boolean, nullable=False),
+    sa.Column("first_incomplete_date", sa.Date, nullable=True),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_gsc_sync_log_key", "site_url", "date", "search_type", "report"),
+)

@@ -1,0 +1,151 @@
+"""The sync log: an append-only audit trail of every (slice, report) written.
+
+One row per write, in the same transaction as the data it describes, so the log never claims
+rows that are not there. The latest row per (site_url, date, search_type, report) (highest id)
+is the current state of that slice; older rows are history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from gsc_assets.search_console.models import Report, ReportData, SearchType
+from gsc_assets.warehouse.schema import gsc_sync_log
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    """One entry of the sync log."""
+
+    id: int
+    site_url: str
+    date: dt.date
+    search_type: str
+    report: str
+    rows_fetched: int
+    rows_stored: int
+    requests: int
+    retries: int
+    throttled: int | None
+    pages: int
+    data_state: str
+    is_final: bool
+    first_incomplete_date: dt.date | None
+    truncated: bool
+    run_id: str | None
+    synced_at: dt.datetime
+
+
+def sync_log_values(batch: ReportData, rows_stored: int, run_id: str | None) -> dict[str, Any]:
+    """The sync-log row describing `batch` once `rows_stored` of its rows are written."""
+    return {
+        "site_url": batch.day.site_url,
+        "date": batch.day.date,
+        "search_type": SearchType.parse(batch.day.search_type).value,
+        "report": batch.report.name,
+        "rows_fetched": len(batch.rows),
+        "rows_stored": rows_stored,
+        "requests": batch.requests,
+        "retries": batch.retries,
+        "throttled": None,  # ReportData does not carry it (yet); NULL means "not recorded"
+        "pages": batch.pages,
+        "data_state": str(batch.data_state),
+        "is_final": batch.is_final,
+        "first_incomplete_date": batch.first_incomplete_date,
+        "truncated": batch.truncated,
+        "run_id": run_id,
+        "synced_at": dt.datetime.now(dt.UTC),
+    }
+
+
+def append_sync_stmt() -> sa.Insert:
+    """INSERT of one sync-log row; execute with `sync_log_values(...)`."""
+    return sa.insert(gsc_sync_log)
+
+
+def _key_filters(
+    site_url: str | None,
+    date: dt.date | None,
+    search_type: SearchType | str | None,
+    report: Report | str | None,
+) -> list[sa.ColumnElement[bool]]:
+    log = gsc_sync_log.c
+    filters = []
+    if site_url is not None:
+        filters.append(log.site_url == site_url)
+    if date is not None:
+        filters.append(log.date == date)
+    if search_type is not None:
+        filters.append(log.search_type == SearchType.parse(search_type).value)
+    if report is not None:
+        filters.append(log.report == (report.name if isinstance(report, Report) else report))
+    return filters
+
+
+def latest_syncs_stmt(filters: list[sa.ColumnElement[bool]]) -> sa.Select:
+    """The latest log row per (site_url, date, search_type, report) among rows matching filters."""
+    log = gsc_sync_log.c
+    latest_ids = (
+        sa.select(sa.func.max(log.id))
+        .where(*filters)
+        .group_by(log.site_url, log.date, log.search_type, log.report)
+    )
+    return (
+        sa.select(gsc_sync_log)
+        .where(log.id.in_(latest_ids))
+        .order_by(log.site_url, log.date, log.search_type, log.report)
+    )
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands timestamps back naive; they were written in UTC.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def latest_syncs(
+    engine: sa.Engine,
+    *,
+    site_url: str | None = None,
+    date: dt.date | None = None,
+    search_type: SearchType | str | None = None,
+    report: Report | str | None = None,
+) -> list[SyncRecord]:
+    """The latest sync per (site_url, date, search_type, report), optionally narrowed."""
+    stmt = latest_syncs_stmt(_key_filters(site_url, date, search_type, report))
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).mappings().all()
+    return [
+        SyncRecord(**{**row, "synced_at": _as_utc(row["synced_at"])})  # type: ignore[arg-type]
+        for row in rows
+    ]
+
+
+def non_final_dates(
+    engine: sa.Engine,
+    *,
+    site_url: str | None = None,
+    search_type: SearchType | str | None = None,
+    report: Report | str | None = None,
+) -> list[dt.date]:
+    """Dates whose latest sync (for any matching key) holds data that may still change."""
+    records = latest_syncs(engine, site_url=site_url, search_type=search_type, report=report)
+    return sorted({record.date for record in records if not record.is_final})
+
+
+def synced_dates(
+    engine: sa.Engine, site_url: str, search_type: SearchType | str, report: Report | str
+) -> list[dt.date]:
+    """Every date ever written for (site_url, search_type, report), ascending."""
+    log = gsc_sync_log.c
+    stmt = (
+        sa.select(log.date)
+        .where(*_key_filters(site_url, None, search_type, report))
+        .distinct()
+        .order_by(log.date)
+    )
+    with engine.connect() as conn:
+        return list(conn.execute(stmt).scalars())

@@ -1,0 +1,220 @@
+"""Partition writes: replace whole (site_url, date, search_type) slices of a report, atomically.
+
+Replacing, never appending, makes a re-run idempotent and lets late data overwrite fresh data.
+All of a call's slices, their sync-log rows, the lifetime dirty marks and the caller's audit
+share ONE transaction: readers see the previous version until commit, then the new one.
+
+Bulk insert is the hot path (a page x query day is 50,000 rows), so rows go to the database
+driver directly: PostgreSQL `COPY .. FROM STDIN` (CSV) through psycopg2, SQLite a prepared
+`executemany`. Both bind values; nothing is formatted into SQL.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from gsc_assets.search_console.models import DaySlice, Report, ReportData, SearchType
+from gsc_assets.warehouse.engine import (
+    begin_write,
+    insert_ignoring_duplicates,
+    is_sqlite,
+    lock_for_transaction,
+)
+from gsc_assets.warehouse.schema import gsc_lifetime_dirty, gsc_page_daily, table_for
+from gsc_assets.warehouse.sync_log import append_sync_stmt, sync_log_values
+
+COPY_CHUNK_BYTES = 1 << 20
+
+Audit = Callable[[sa.Connection], None]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one replace_partition call changed."""
+
+    rows_deleted: int
+    rows_inserted: int
+    slices: tuple[DaySlice, ...]
+
+
+def replace_partition(
+    engine: sa.Engine,
+    report: Report,
+    batches: Sequence[ReportData],
+    *,
+    run_id: str | None = None,
+    audit: Audit | None = None,
+) -> WriteResult:
+    """Replace each batch's slice of `report`'s table with the batch's rows, in one transaction.
+
+    Per batch: mark the slice's old pages dirty (page report only), delete the slice, insert the
+    rows, mark the new pages dirty, append a sync-log row. Then `audit(conn)` runs inside the
+    transaction; if it raises, everything is rolled back and the previous version stays.
+    """
+    table = table_for(report)
+    _check_batches(report, batches)
+    deleted = inserted = 0
+    with begin_write(engine) as conn:
+        _lock_slices(conn, table, batches)
+        for batch in batches:
+            slice_deleted, slice_inserted = _replace_slice(conn, table, batch)
+            conn.execute(append_sync_stmt(), sync_log_values(batch, slice_inserted, run_id))
+            deleted += slice_deleted
+            inserted += slice_inserted
+        if audit is not None:
+            audit(conn)
+    return WriteResult(deleted, inserted, tuple(batch.day for batch in batches))
+
+
+def bare_bulk_insert(engine: sa.Engine, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
+    """Insert column-ordered value tuples into `table` in one transaction: the speed ceiling.
+
+    The same insert path as replace_partition, without delete, sync log or dirty tracking.
+    """
+    with begin_write(engine) as conn:
+        return insert_rows(conn, table, rows)
+
+
+def _check_batches(report: Report, batches: Sequence[ReportData]) -> None:
+    seen: set[DaySlice] = set()
+    for batch in batches:
+        if batch.report.name != report.name:
+            raise ValueError(
+                f"batch for {batch.day.describe()} holds report {batch.report.name!r}, "
+                f"not {report.name!r}"
+            )
+        if batch.day in seen:
+            raise ValueError(f"{batch.day.describe()} appears twice in one replace_partition call")
+        seen.add(batch.day)
+
+
+def _lock_slices(conn: sa.Connection, table: sa.Table, batches: Sequence[ReportData]) -> None:
+    # Concurrent writers of one slice take turns; a fixed order keeps them from deadlocking.
+    names = sorted(
+        (day.site_url, day.date.isoformat(), SearchType.parse(day.search_type).value)
+        for day in (batch.day for batch in batches)
+    )
+    for name in names:
+        lock_for_transaction(conn, table.name, *name)
+
+
+def _replace_slice(conn: sa.Connection, table: sa.Table, batch: ReportData) -> tuple[int, int]:
+    day = batch.day
+    search_type = SearchType.parse(day.search_type).value
+    values = slice_values(batch)
+    tracks_lifetime = table is gsc_page_daily
+    if tracks_lifetime:
+        conn.execute(mark_slice_pages_dirty_stmt(conn), _slice_params(day, search_type))
+    deleted = conn.execute(delete_slice_stmt(table), _slice_params(day, search_type)).rowcount
+    inserted = insert_rows(conn, table, values)
+    if tracks_lifetime:
+        conn.execute(mark_slice_pages_dirty_stmt(conn), _slice_params(day, search_type))
+    return deleted, inserted
+
+
+def slice_values(batch: ReportData) -> list[tuple[Any, ...]]:
+    """The batch's rows as column-ordered tuples: (site_url, date, search_type, *keys, metrics).
+
+    Rows must all name the batch's date and have one key per dimension; else ValueError.
+    """
+    day = batch.day
+    date_text = day.date.isoformat()
+    width = len(batch.report.request_dimensions) + 4
+    rows = batch.rows
+    if {len(row) for row in rows} - {width}:
+        raise ValueError(
+            f"{day.describe()}, report {batch.report.name!r}: every row must have {width} fields "
+            "(date, one key per dimension, clicks, impressions, ctr, position)"
+        )
+    stray_dates = {row[0] for row in rows} - {date_text}
+    if stray_dates:
+        raise ValueError(
+            f"{day.describe()}, report {batch.report.name!r}: rows for other dates "
+            f"{sorted(map(str, stray_dates))[:3]}"
+        )
+    prefix = (day.site_url, date_text, SearchType.parse(day.search_type).value)
+    return [prefix + tuple(row[1:]) for row in rows]
+
+
+def _slice_params(day: DaySlice, search_type: str) -> dict[str, Any]:
+    return {"site_url": day.site_url, "date": day.date, "search_type": search_type}
+
+
+def _slice_filter(table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        table.c.site_url == sa.bindparam("site_url"),
+        table.c.date == sa.bindparam("date", type_=sa.Date),
+        table.c.search_type == sa.bindparam("search_type"),
+    )
+
+
+def delete_slice_stmt(table: sa.Table) -> sa.Delete:
+    """DELETE one (site_url, date, search_type) slice; bind site_url, date, search_type."""
+    return sa.delete(table).where(_slice_filter(table))
+
+
+def mark_slice_pages_dirty_stmt(conn: sa.Connection) -> sa.Insert:
+    """Add the distinct pages of one gsc_page_daily slice to gsc_lifetime_dirty (ignore repeats)."""
+    pages = (
+        sa.select(gsc_page_daily.c.site_url, gsc_page_daily.c.search_type, gsc_page_daily.c.page)
+        .where(_slice_filter(gsc_page_daily))
+        .distinct()
+    )
+    columns = ["site_url", "search_type", "page"]
+    return (
+        insert_ignoring_duplicates(conn, gsc_lifetime_dirty)
+        .from_select(columns, pages)
+        .on_conflict_do_nothing()
+    )
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
+    """Bulk insert column-ordered value tuples through the driver; returns the rows inserted."""
+    if is_sqlite(conn):
+        return _executemany_insert(conn, table, rows)
+    return _copy_insert(conn, table, rows)
+
+
+def _executemany_insert(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
+    placeholders = ", ".join("?" for _ in table.columns)
+    sql = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES ({placeholders})"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(sql, rows)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()
+
+
+def copy_from_stdin_sql(conn: sa.Connection, table: sa.Table) -> str:
+    """`COPY table (columns) FROM STDIN` in CSV, where only nullable columns read "" as NULL.
+
+    Every field is written quoted, so an empty string in a text column stays an empty string.
+    """
+    preparer = conn.dialect.identifier_preparer
+    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
+    nullable = ", ".join(preparer.quote(column.name) for column in table.columns if column.nullable)
+    force_null = f", FORCE_NULL ({nullable})" if nullable else ""
+    return (
+        f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN WITH (FORMAT csv{force_null})"
+    )
+
+
+def _copy_insert(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
+    buffer.seek(0)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(copy_from_stdin_sql(conn, table), buffer, size=COPY_CHUNK_BYTES)
+        return int(cursor.rowcount)
+    finally:
+        cursor.close()

@@ -1,0 +1,137 @@
+"""Contract of the sync log: every replaced slice appends one row in the same transaction; the
+latest row per (site, date, search type, report) is the current state; history is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from gsc_assets.search_console.models import (
+    MAX_ROWS_PER_DAY,
+    PAGE_REPORT,
+    SITE_REPORT,
+    DataState,
+    DaySlice,
+    ReportData,
+    SearchType,
+)
+from gsc_assets.warehouse.schema import gsc_sync_log
+from gsc_assets.warehouse.sync_log import (
+    latest_syncs,
+    non_final_dates,
+    sync_log_values,
+    synced_dates,
+)
+from gsc_assets.warehouse.writes import replace_partition
+
+SITE = "https://www.example.com/"
+DAY = dt.date(2024, 1, 3)
+
+
+def site_batch(day: dt.date = DAY, search_type=SearchType.WEB, **kwargs) -> ReportData:
+    rows = [(day.isoformat(), 5.0, 50.0, 0.1, 3.0)]
+    return ReportData(DaySlice(SITE, day, search_type), SITE_REPORT, rows, **kwargs)
+
+
+def test_replace_partition_appends_a_complete_sync_record(warehouse_engine):
+    batch = site_batch(
+        requests=3, retries=1, pages=2, data_state=DataState.ALL, first_incomplete_date=DAY
+    )
+    replace_partition(warehouse_engine, SITE_REPORT, [batch], run_id="run-7")
+
+    [record] = latest_syncs(warehouse_engine)
+
+    assert (record.site_url, record.date, record.search_type, record.report) == (
+        SITE,
+        DAY,
+        "web",
+        "site",
+    )
+    assert (
+        record.rows_fetched,
+        record.rows_stored,
+        record.requests,
+        record.retries,
+        record.pages,
+    ) == (1, 1, 3, 1, 2)
+    assert (record.data_state, record.is_final, record.first_incomplete_date) == ("all", False, DAY)
+    assert (record.truncated, record.run_id, record.throttled) == (False, "run-7", None)
+    assert record.synced_at.tzinfo is not None
+    assert abs(record.synced_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
+
+
+def test_latest_syncs_returns_the_latest_entry_per_key(warehouse_engine):
+    replace_partition(
+        warehouse_engine,
+        SITE_REPORT,
+        [site_batch(), site_batch(DAY + dt.timedelta(1))],
+        run_id="r1",
+    )
+    replace_partition(warehouse_engine, SITE_REPORT, [site_batch()], run_id="r2")
+    replace_partition(
+        warehouse_engine, SITE_REPORT, [site_batch(search_type=SearchType.GOOGLE_NEWS)], run_id="r3"
+    )
+
+    records = latest_syncs(warehouse_engine)
+
+    assert [(r.date, r.search_type, r.run_id) for r in records] == [
+        (DAY, "googleNews", "r3"),
+        (DAY, "web", "r2"),
+        (DAY + dt.timedelta(1), "web", "r1"),
+    ]
+    with warehouse_engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(gsc_sync_log)).scalar_one() == 4
+
+
+def test_latest_syncs_filters_by_each_key_part(warehouse_engine):
+    replace_partition(
+        warehouse_engine,
+        SITE_REPORT,
+        [site_batch(), site_batch(search_type=SearchType.GOOGLE_NEWS)],
+    )
+
+    assert [r.search_type for r in latest_syncs(warehouse_engine, search_type="GOOGLE_NEWS")] == [
+        "googleNews"
+    ]
+    assert len(latest_syncs(warehouse_engine, site_url=SITE, date=DAY, report=SITE_REPORT)) == 2
+    assert latest_syncs(warehouse_engine, report="page") == []
+    assert latest_syncs(warehouse_engine, site_url="sc-domain:other.org") == []
+
+
+def test_non_final_dates_follow_the_latest_sync(warehouse_engine):
+    fresh = {"data_state": DataState.ALL, "first_incomplete_date": DAY}
+    replace_partition(
+        warehouse_engine,
+        SITE_REPORT,
+        [site_batch(**fresh), site_batch(DAY + dt.timedelta(1), **fresh)],
+    )
+    assert non_final_dates(warehouse_engine) == [DAY, DAY + dt.timedelta(1)]
+
+    replace_partition(warehouse_engine, SITE_REPORT, [site_batch()])
+
+    assert non_final_dates(warehouse_engine, site_url=SITE, report="site") == [
+        DAY + dt.timedelta(1)
+    ]
+
+
+def test_synced_dates_lists_every_date_written_once(warehouse_engine):
+    for offset in (2, 0, 2):
+        replace_partition(warehouse_engine, SITE_REPORT, [site_batch(DAY + dt.timedelta(offset))])
+
+    assert synced_dates(warehouse_engine, SITE, SearchType.WEB, SITE_REPORT) == [
+        DAY,
+        DAY + dt.timedelta(2),
+    ]
+    assert synced_dates(warehouse_engine, SITE, "image", "site") == []
+
+
+def test_sync_log_values_flags_a_truncated_day():
+    rows = [(DAY.isoformat(), "/a", 1.0, 1.0, 1.0, 1.0)] * MAX_ROWS_PER_DAY
+    values = sync_log_values(
+        ReportData(DaySlice(SITE, DAY), PAGE_REPORT, rows), MAX_ROWS_PER_DAY, None
+    )
+
+    assert values["truncated"] is True
+    assert values["rows_fetched"] == MAX_ROWS_PER_DAY
