@@ -1,0 +1,82 @@
+"""The one place that reads Settings and wires the layers into Dagster `Definitions`.
+
+Secrets enter as `dg.EnvVar`, resolved at run start and never displayed in the UI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Mapping
+
+import dagster as dg
+import sqlalchemy as sa
+
+from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
+from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.defs.schedules import build_daily_schedule
+from gsc_assets.settings import Settings
+from gsc_assets.warehouse.engine import make_engine
+from gsc_assets.warehouse.sync_log import non_final_dates
+
+
+def _secret(name: str, environ: Mapping[str, str]) -> dg.EnvVar | str | None:
+    """An EnvVar for the process environment (resolved at run start, hidden in the UI); the value
+    itself for an explicit mapping (the demo and tests), which Dagster could not resolve."""
+    if not environ.get(name, "").strip():
+        return None
+    return dg.EnvVar(name) if environ is os.environ else environ[name]
+
+
+def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definitions:
+    """Definitions for the given environment (the process environment by default)."""
+    env = os.environ if environ is None else environ
+    settings = Settings.from_env(env)
+    search_console = SearchConsoleResource(
+        api_base_url=settings.api_base_url,
+        credentials_file=settings.credentials_file,
+        access_token=_secret("GSC_ACCESS_TOKEN", env),
+        token_uri=settings.token_uri,
+        qpm_budget=settings.qpm_budget,
+        quota_store=settings.quota_store,
+        quota_database_url=settings.quota_database_url or settings.database_url,
+        max_concurrency=settings.max_concurrency,
+        request_timeout_seconds=settings.request_timeout_seconds,
+        max_attempts=settings.max_attempts,
+        load_quota_cooloff_seconds=settings.load_quota_cooloff_seconds,
+    )
+    report_assets = [build_report_asset(report, settings) for report in settings.reports]
+    gsc_page_lifetime = build_lifetime_asset()
+    sync_job = dg.define_asset_job(
+        "gsc_sync_job",
+        selection=[*(asset.key for asset in report_assets), gsc_page_lifetime.key],
+        description="Every report for the selected dates, then the lifetime stats.",
+    )
+    return dg.Definitions(
+        assets=[*report_assets, gsc_page_lifetime],
+        jobs=[sync_job],
+        schedules=[build_daily_schedule(sync_job, settings, _oldest_non_final(settings))],
+        resources={
+            "search_console": search_console,
+            "warehouse": WarehouseResource(database_url=settings.database_url),
+        },
+    )
+
+
+def _oldest_non_final(settings: Settings) -> Callable[[], dt.date | None]:
+    """Reads the sync log at tick time (not at load): the oldest partition still non-final."""
+
+    def oldest() -> dt.date | None:
+        engine = make_engine(settings.database_url)
+        try:
+            dates = non_final_dates(engine)
+        except sa.exc.SQLAlchemyError:
+            return None  # no warehouse yet: nothing was ever synced, nothing is non-final
+        finally:
+            engine.dispose()
+        return dates[0] if dates else None
+
+    return oldest
+
+
+defs = build_definitions()

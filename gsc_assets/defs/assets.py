@@ -1,0 +1,93 @@
+"""Assets: one daily-partitioned asset per report, plus the lifetime stats derived from pages.
+
+Each asset body is the same few steps: partition dates -> fetch (streaming, quota-shared) -> write
+each date atomically -> metadata. The work itself lives in `sync.py` and the layers below it.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
+
+import threading
+
+import dagster as dg
+
+from gsc_assets.defs.metadata import sync_metadata
+from gsc_assets.defs.partitions import backfill_policy, daily_partitions, partition_dates
+from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.defs.sync import sync_report
+from gsc_assets.search_console.models import PAGE_REPORT, Report
+from gsc_assets.settings import Settings
+from gsc_assets.warehouse.lifetime import refresh_lifetime
+
+SYNC_GROUP = "search_console"
+API_POOL = "gsc_api"  # a Dagster concurrency pool: caps sync steps on every launch path
+
+
+class SyncConfigurationError(dg.Failure):
+    """Settings a sync needs are missing (raised at run start with every problem listed)."""
+
+
+def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinition:
+    """A daily-partitioned asset that keeps `report.table` equal to what Search Console returns."""
+
+    @dg.asset(
+        name=report.table,
+        partitions_def=daily_partitions(settings),
+        backfill_policy=backfill_policy(settings),
+        group_name=SYNC_GROUP,
+        pool=API_POOL,
+        kinds={"sql"},
+        tags={"gsc/report": report.name},
+        description=f"Search Console {report.description}: dimensions "
+        f"{[d.value for d in report.request_dimensions]}, aggregation {report.aggregation_type.value}. "
+        "Each partition (a Pacific-Time date) is replaced atomically for every site and search type.",
+    )
+    def report_asset(
+        context: dg.AssetExecutionContext,
+        search_console: SearchConsoleResource,
+        warehouse: WarehouseResource,
+    ) -> dg.MaterializeResult:
+        missing = settings.missing_for_sync()
+        if missing:
+            raise SyncConfigurationError(description="; ".join(missing))
+        cancel = threading.Event()
+        fetcher = search_console.fetcher(cancel_event=cancel, progress=context.log.info)
+        try:
+            outcome = sync_report(
+                fetcher,
+                warehouse.engine,
+                report,
+                partition_dates(context),
+                sites=settings.sites,
+                search_types=settings.search_types,
+                data_state=settings.data_state,
+                run_id=context.run.run_id,
+                log=context.log.info,
+            )
+        finally:
+            # Reached on success, on a permanent error and on run termination from the UI alike:
+            # nothing queued may outlive the step.
+            cancel.set()
+            fetcher.close()
+        return dg.MaterializeResult(metadata=sync_metadata(outcome, fetcher.stats))
+
+    return report_asset
+
+
+def build_lifetime_asset() -> dg.AssetsDefinition:
+    """`gsc_page_lifetime`, built per Definitions so each gets its own resource bindings."""
+
+    @dg.asset(
+        name="gsc_page_lifetime",
+        group_name="stats",
+        deps=[PAGE_REPORT.table],
+        kinds={"sql"},
+        description="Lifetime clicks, impressions, CTR, impression-weighted position, first/last "
+        "date and days with impressions per (site, search type, page). Updated incrementally for "
+        "the pages whose daily rows changed since the last update; always equal to a full "
+        "recomputation.",
+    )
+    def gsc_page_lifetime(warehouse: WarehouseResource) -> dg.MaterializeResult:
+        pages = refresh_lifetime(warehouse.engine)
+        return dg.MaterializeResult(metadata={"pages_refreshed": pages})
+
+    return gsc_page_lifetime

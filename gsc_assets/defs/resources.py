@@ -1,0 +1,136 @@
+"""Dagster resources: long-lived objects built once per step process and shared by its threads.
+
+`SearchConsoleResource` owns the token provider, the pooled HTTP client and the quota limiter (whose
+state lives in the shared database by default, so concurrent runs share one quota);
+`fetcher()` hands out a `PartitionFetcher` bound to them. `WarehouseResource` owns the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+import dagster as dg
+import sqlalchemy as sa
+from pydantic import PrivateAttr
+
+from gsc_assets.search_console.client import SearchConsoleClient
+from gsc_assets.search_console.credentials import TokenProvider, load_token_provider
+from gsc_assets.search_console.fetcher import PartitionFetcher
+from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
+from gsc_assets.search_console.retry import RetryPolicy
+from gsc_assets.warehouse.engine import create_schema, make_engine
+from gsc_assets.warehouse.quota_store import SqlQuotaStore
+
+_T = TypeVar("_T")
+
+
+class SearchConsoleResource(dg.ConfigurableResource):
+    """Search Console access for one step: credentials, pooled client, shared quota limiter."""
+
+    api_base_url: str
+    credentials_file: str | None = None
+    access_token: str | None = None
+    token_uri: str | None = None
+    qpm_budget: int = 960
+    quota_store: str = "database"
+    quota_database_url: str = "sqlite:///gsc_warehouse.sqlite"
+    max_concurrency: int = 8
+    request_timeout_seconds: float = 60.0
+    max_attempts: int = 8
+    load_quota_cooloff_seconds: float = 900.0
+
+    _tokens: TokenProvider | None = PrivateAttr(default=None)
+    _client: SearchConsoleClient | None = PrivateAttr(default=None)
+    _limiter: QuotaLimiter | None = PrivateAttr(default=None)
+    _quota_engine: sa.Engine | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Build the long-lived objects once per step process."""
+        self._tokens = load_token_provider(
+            credentials_file=self.credentials_file,
+            access_token=self.access_token,
+            token_uri=self.token_uri,
+        )
+        self._client = SearchConsoleClient(
+            self.api_base_url,
+            self._tokens,
+            timeout_seconds=self.request_timeout_seconds,
+            pool_size=self.max_concurrency,
+        )
+        self._limiter = QuotaLimiter(self._build_store(), budget_qpm=self.qpm_budget)
+
+    def _build_store(self) -> InMemoryQuotaStore | SqlQuotaStore:
+        if self.quota_store == "memory":
+            return InMemoryQuotaStore()
+        self._quota_engine = make_engine(self.quota_database_url)
+        return SqlQuotaStore(self._quota_engine)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Close the HTTP pool and the quota store's connections."""
+        if self._client is not None:
+            self._client.close()
+        if self._quota_engine is not None:
+            self._quota_engine.dispose()
+
+    @property
+    def credential_id(self) -> str:
+        """The quota identity of the credential (never the secret itself)."""
+        return self._require(self._tokens).identity
+
+    @property
+    def client(self) -> SearchConsoleClient:
+        """The pooled client (one HTTP call per `query`)."""
+        return self._require(self._client)
+
+    def fetcher(
+        self,
+        *,
+        cancel_event: threading.Event | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> PartitionFetcher:
+        """A fetcher over this step's client and the shared limiter; close it when done."""
+        return PartitionFetcher(
+            self.client,
+            self._require(self._limiter),
+            credential_id=self.credential_id,
+            max_concurrency=self.max_concurrency,
+            retry_policy=RetryPolicy(
+                max_attempts=self.max_attempts,
+                load_quota_cooloff_seconds=self.load_quota_cooloff_seconds,
+            ),
+            cancel_event=cancel_event,
+            progress=progress,
+        )
+
+    @staticmethod
+    def _require(value: _T | None) -> _T:
+        if value is None:
+            raise RuntimeError("SearchConsoleResource used outside a run (not set up)")
+        return value
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The SQL warehouse: one engine per step process, schema created on first use."""
+
+    database_url: str
+
+    _engine: sa.Engine | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Connect and make sure every table exists."""
+        self._engine = make_engine(self.database_url)
+        create_schema(self._engine)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Release pooled connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine."""
+        if self._engine is None:
+            raise RuntimeError("WarehouseResource used outside a run (not set up)")
+        return self._engine

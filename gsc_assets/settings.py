@@ -1,0 +1,355 @@
+"""Configuration from environment variables, validated once at load.
+
+Every variable, its default and its meaning are listed in `VARIABLES` (the README's configuration
+table is generated from the same words). `Settings.from_env()` collects *all* problems into one
+`SettingsError`, each naming the variable and the fix. Secrets (access tokens) are never part of
+`repr()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from gsc_assets.search_console.models import (
+    CORE_REPORTS,
+    RETENTION_MONTHS,
+    DataState,
+    Report,
+    SearchType,
+)
+
+PACIFIC = ZoneInfo("America/Los_Angeles")  # Search Console days are Pacific Time
+DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
+DEFAULT_DATABASE_PATH = "gsc_warehouse.sqlite"
+MIN_QPM_BUDGET = 1
+MAX_QPM_BUDGET = 1_200  # Google's per-site and per-user quota: a budget above it guarantees 429s
+
+VARIABLES: dict[str, str] = {
+    "GSC_SITES": "comma-separated Search Console properties exactly as registered "
+    "(`https://www.example.com/` with its trailing slash, or `sc-domain:example.com`); required to sync",
+    "GSC_SEARCH_TYPES": "comma-separated search types: web, image, video, news, discover, "
+    "googleNews (default `web`)",
+    "GSC_START_DATE": "first partition, YYYY-MM-DD (default: the first day of the month 16 months "
+    "ago, the oldest data Search Console keeps)",
+    "GSC_DATA_STATE": "`all` (default: fresh data too, marked non-final and re-fetched until final) "
+    "or `final` (only final data; partitions end 3 days ago)",
+    "GSC_API_BASE_URL": f"API base URL (default `{DEFAULT_API_BASE_URL}`; the simulator's URL for local use)",
+    "GOOGLE_APPLICATION_CREDENTIALS": "path to a service-account key or authorized-user JSON file",
+    "GSC_ACCESS_TOKEN": "a plain OAuth access token instead of a credentials file (local use; "
+    "the simulator accepts `sim-token`)",
+    "GSC_TOKEN_URI": "token endpoint for authorized-user files (default Google's)",
+    "GSC_DATABASE_URL": f"warehouse SQLAlchemy URL (default `sqlite:///{DEFAULT_DATABASE_PATH}` in the "
+    "working directory); production: `postgresql+psycopg2://user@host/db`",
+    "GSC_QPM_BUDGET": "queries per minute allowed per site and per credential (default 960 = 80% of "
+    "Google's 1,200; lower it for new projects, e.g. 60)",
+    "GSC_QUOTA_STORE": "`database` (default: quota state in the warehouse database, shared by every "
+    "run and machine) or `memory` (one process only)",
+    "GSC_QUOTA_DATABASE_URL": "database holding the shared quota state (default: GSC_DATABASE_URL)",
+    "GSC_MAX_CONCURRENCY": "requests in flight per run (default 8; 1 = sequential)",
+    "GSC_REQUEST_TIMEOUT_SECONDS": "per-request timeout (default 60)",
+    "GSC_MAX_ATTEMPTS": "attempts per request before the run fails (default 8)",
+    "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
+    "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
+    "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
+    "GSC_FRESHNESS_MAX_AGE_DAYS": "the newest final partition may be at most this old (default 5)",
+    "GSC_ALERT_WEBHOOK_URL": "Slack-compatible webhook for alerts (default: log only)",
+    "DAGSTER_WEBSERVER_URL": "base URL of the Dagster UI, for links in alerts",
+}
+
+
+class SettingsError(ValueError):
+    """One or more environment variables are invalid; the message lists every problem."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated configuration. Build with `Settings.from_env()`."""
+
+    sites: tuple[str, ...] = ()
+    search_types: tuple[SearchType, ...] = (SearchType.WEB,)
+    start_date: dt.date = field(default_factory=lambda: default_start_date(today_pacific()))
+    data_state: DataState = DataState.ALL
+    api_base_url: str = DEFAULT_API_BASE_URL
+    credentials_file: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    token_uri: str | None = None
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    qpm_budget: int = 960
+    quota_store: str = "database"
+    quota_database_url: str | None = None
+    max_concurrency: int = 8
+    request_timeout_seconds: float = 60.0
+    max_attempts: int = 8
+    load_quota_cooloff_seconds: float = 900.0
+    backfill_max_partitions_per_run: int | None = None  # None = single run
+    freshness_max_age_days: int = 5
+    alert_webhook_url: str | None = field(default=None, repr=False)
+    webserver_url: str | None = None
+    reports: tuple[Report, ...] = CORE_REPORTS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every GSC_* variable; raise SettingsError listing all problems."""
+        env = os.environ if environ is None else environ
+        parser = _Parser(env)
+        values: dict[str, Any] = {
+            "sites": parser.sites("GSC_SITES"),
+            "search_types": parser.search_types("GSC_SEARCH_TYPES"),
+            "start_date": parser.start_date("GSC_START_DATE"),
+            "data_state": parser.data_state("GSC_DATA_STATE"),
+            "api_base_url": parser.url("GSC_API_BASE_URL", DEFAULT_API_BASE_URL),
+            "credentials_file": parser.credentials_file("GOOGLE_APPLICATION_CREDENTIALS"),
+            "access_token": parser.text("GSC_ACCESS_TOKEN"),
+            "token_uri": parser.optional_url("GSC_TOKEN_URI"),
+            "database_url": parser.database_url("GSC_DATABASE_URL"),
+            "qpm_budget": parser.integer("GSC_QPM_BUDGET", 960, MIN_QPM_BUDGET, MAX_QPM_BUDGET),
+            "quota_store": parser.choice("GSC_QUOTA_STORE", "database", ("database", "memory")),
+            "quota_database_url": parser.optional_database_url("GSC_QUOTA_DATABASE_URL"),
+            "max_concurrency": parser.integer("GSC_MAX_CONCURRENCY", 8, 1, 64),
+            "request_timeout_seconds": parser.number("GSC_REQUEST_TIMEOUT_SECONDS", 60.0, 1.0, 600.0),
+            "max_attempts": parser.integer("GSC_MAX_ATTEMPTS", 8, 1, 50),
+            "load_quota_cooloff_seconds": parser.number(
+                "GSC_LOAD_QUOTA_COOLOFF_SECONDS", 900.0, 0.0, 86_400.0
+            ),
+            "backfill_max_partitions_per_run": parser.backfill_policy("GSC_BACKFILL_POLICY"),
+            "freshness_max_age_days": parser.integer("GSC_FRESHNESS_MAX_AGE_DAYS", 5, 1, 365),
+            "alert_webhook_url": parser.optional_url("GSC_ALERT_WEBHOOK_URL"),
+            "webserver_url": parser.optional_url("DAGSTER_WEBSERVER_URL"),
+        }
+        if parser.problems:
+            raise SettingsError(
+                "invalid configuration:\n" + "\n".join(f"- {p}" for p in parser.problems)
+            )
+        return cls(**values)
+
+    @property
+    def last_partition_offset_days(self) -> int:
+        """How many days before today (Pacific) the newest partition is."""
+        return 3 if self.data_state is DataState.FINAL else 1
+
+    def missing_for_sync(self) -> list[str]:
+        """What a sync run still needs that may legitimately be absent at definition load."""
+        missing = []
+        if not self.sites:
+            missing.append(
+                "GSC_SITES is empty: set it to your properties, e.g. "
+                "GSC_SITES=https://www.example.com/,sc-domain:example.com"
+            )
+        if not self.credentials_file and not self.access_token:
+            missing.append(
+                "no credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file "
+                "(add the service account as a user on each property) or GSC_ACCESS_TOKEN"
+            )
+        return missing
+
+
+def today_pacific(now: dt.datetime | None = None) -> dt.date:
+    """Today's date where Search Console counts days."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(PACIFIC).date()
+
+
+def default_start_date(today: dt.date) -> dt.date:
+    """The first day of the month RETENTION_MONTHS ago, clipped into the retention window."""
+    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS + 1
+    return dt.date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def oldest_retained_date(today: dt.date) -> dt.date:
+    """The oldest date Search Console still serves (16 months back)."""
+    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS
+    year, month = month_index // 12, month_index % 12 + 1
+    day = min(today.day, _days_in_month(year, month))
+    return dt.date(year, month, day)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (next_month - dt.timedelta(days=1)).day
+
+
+class _Parser:
+    """Reads variables, collecting every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def text(self, name: str) -> str | None:
+        return self.raw(name)
+
+    def sites(self, name: str) -> tuple[str, ...]:
+        raw = self.raw(name)
+        if raw is None:
+            return ()
+        sites = tuple(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
+        for site in sites:
+            problem = site_url_problem(site)
+            if problem:
+                self.problems.append(f"{name}: {problem}")
+        return sites
+
+    def search_types(self, name: str) -> tuple[SearchType, ...]:
+        raw = self.raw(name)
+        if raw is None:
+            return (SearchType.WEB,)
+        types = []
+        for part in (p.strip() for p in raw.split(",") if p.strip()):
+            try:
+                types.append(SearchType.parse(part))
+            except ValueError as exc:
+                self.problems.append(f"{name}: {exc}")
+        return tuple(dict.fromkeys(types)) or (SearchType.WEB,)
+
+    def start_date(self, name: str) -> dt.date:
+        today = today_pacific()
+        raw = self.raw(name)
+        if raw is None:
+            return default_start_date(today)
+        try:
+            value = dt.date.fromisoformat(raw)
+        except ValueError:
+            self.problems.append(f"{name}: {raw!r} is not a date; use YYYY-MM-DD")
+            return default_start_date(today)
+        oldest = oldest_retained_date(today)
+        if value < oldest:
+            self.problems.append(
+                f"{name}: {raw} is older than Search Console's {RETENTION_MONTHS}-month retention "
+                f"(oldest date with data: {oldest}); use {oldest} or later"
+            )
+        elif value >= today:
+            self.problems.append(f"{name}: {raw} is not in the past; use a date before {today}")
+        return value
+
+    def data_state(self, name: str) -> DataState:
+        choice = self.choice(name, "all", ("all", "final"))
+        return DataState.parse(choice)
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in allowed:
+            self.problems.append(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
+            return default
+        return raw.lower()
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problems.append(f"{name}: {raw!r} is not a whole number ({low}..{high})")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}: {value} is out of range; use {low}..{high}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}: {raw!r} is not a number ({low:g}..{high:g})")
+            return default
+        if not low <= value <= high:
+            self.problems.append(f"{name}: {value:g} is out of range; use {low:g}..{high:g}")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        return self.optional_url(name) or default
+
+    def optional_url(self, name: str) -> str | None:
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        parts = urlsplit(raw)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.problems.append(f"{name}: {raw!r} is not an http(s) URL")
+            return None
+        return raw.rstrip("/")
+
+    def credentials_file(self, name: str) -> str | None:
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        if not Path(raw).is_file():
+            self.problems.append(
+                f"{name}: no file at {raw!r}; point it at a service-account key JSON "
+                "(or unset it and use GSC_ACCESS_TOKEN)"
+            )
+        return raw
+
+    def database_url(self, name: str) -> str:
+        return self.optional_database_url(name) or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+
+    def optional_database_url(self, name: str) -> str | None:
+        raw = self.raw(name)
+        if raw is None:
+            return None
+        scheme = raw.split("://", 1)[0] if "://" in raw else ""
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+            self.problems.append(
+                f"{name}: {_redact_url(raw)!r} is not a SQLAlchemy URL for SQLite or PostgreSQL; "
+                "use sqlite:///path/to/file.sqlite or postgresql+psycopg2://user@host/db"
+            )
+        return raw
+
+    def backfill_policy(self, name: str) -> int | None:
+        raw = self.raw(name)
+        if raw is None or raw == "single_run":
+            return None
+        prefix, _, count = raw.partition(":")
+        if prefix == "multi_run" and count.isdigit() and int(count) >= 1:
+            return int(count)
+        self.problems.append(f"{name}: {raw!r} is not `single_run` or `multi_run:N` with N >= 1")
+        return None
+
+
+def site_url_problem(site: str) -> str | None:
+    """Why `site` is not a valid Search Console property string, or None."""
+    if site.startswith("sc-domain:"):
+        domain = site.removeprefix("sc-domain:")
+        if not domain or "/" in domain or ":" in domain:
+            return f"{site!r}: a domain property is `sc-domain:example.com` (no scheme, no path)"
+        return None
+    parts = urlsplit(site)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return (
+            f"{site!r} is neither a URL-prefix property (`https://www.example.com/`) nor a domain "
+            "property (`sc-domain:example.com`)"
+        )
+    if not site.endswith("/"):
+        return (
+            f"{site!r} lacks the trailing slash: URL-prefix properties are registered as "
+            f"{site + '/'!r} and Google answers 403 for any other form"
+        )
+    return None
+
+
+def reports_for(search_type: SearchType, reports: tuple[Report, ...]) -> tuple[Report, ...]:
+    """The reports Google allows for `search_type` (no query for discover/googleNews)."""
+    return tuple(r for r in reports if not r.problems_for(search_type))
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,55 @@
+"""The layers hold: only the Dagster layer imports dagster; the simulator shares no code with the client."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gsc_assets"
+
+FORBIDDEN = {
+    "search_console": (
+        "dagster",
+        "sqlalchemy",
+        "gsc_assets.warehouse",
+        "gsc_assets.defs",
+        "pandas",
+    ),
+    "warehouse": ("dagster", "requests", "gsc_assets.defs", "gsc_assets.simulator"),
+    "simulator": ("dagster", "sqlalchemy", "gsc_assets.search_console", "gsc_assets.warehouse"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_never_imports_what_it_must_not_know(layer):
+    offenders = []
+    for path in sorted((PACKAGE / layer).rglob("*.py")):
+        for module in imported_modules(path):
+            for forbidden in FORBIDDEN[layer]:
+                if module == forbidden or module.startswith(forbidden + "."):
+                    offenders.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert offenders == []
+
+
+def test_only_the_dagster_layer_and_entry_points_import_dagster():
+    allowed = {"defs", "definitions.py", "demo.py"}
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] not in allowed
+        and any(m == "dagster" or m.startswith("dagster.") for m in imported_modules(path))
+    ]
+    assert offenders == []
