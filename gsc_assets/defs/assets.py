@@ -7,6 +7,7 @@ each date atomically -> metadata. The work itself lives in `sync.py` and the lay
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import threading
+from collections.abc import Mapping
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from gsc_assets.settings import Settings
 from gsc_assets.warehouse.lifetime import refresh_lifetime
 
 SYNC_GROUP = "search_console"
+SITE_TAG = "gsc/site"  # a run tagged with one configured site syncs only that site
 API_POOL = "gsc_api"  # a Dagster concurrency pool: caps sync steps on every launch path
 
 
@@ -57,7 +59,7 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
                 warehouse.engine,
                 report,
                 partition_dates(context),
-                sites=settings.sites,
+                sites=sites_for_run(context.run.tags, settings.sites),
                 search_types=settings.search_types,
                 data_state=settings.data_state,
                 run_id=context.run.run_id,
@@ -71,6 +73,21 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         return dg.MaterializeResult(metadata=sync_metadata(outcome, fetcher.stats))
 
     return report_asset
+
+
+def sites_for_run(tags: Mapping[str, str], configured: tuple[str, ...]) -> tuple[str, ...]:
+    """The configured sites, or only the one named by the run's `gsc/site` tag.
+
+    Per-site runs let `dagster.yaml` cap concurrent runs per site with a tag limit.
+    """
+    site = tags.get(SITE_TAG)
+    if site is None:
+        return configured
+    if site not in configured:
+        raise SyncConfigurationError(
+            description=f"run tag {SITE_TAG}={site!r} names a site not in GSC_SITES ({', '.join(configured)})"
+        )
+    return (site,)
 
 
 def build_lifetime_asset() -> dg.AssetsDefinition:
