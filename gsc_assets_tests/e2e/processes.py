@@ -12,6 +12,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,7 @@ def gsc_env(
 ) -> dict[str, str]:
     """The environment of a child process: the parent's minus GSC_*, plus the given settings."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("GSC_") or k in _KEPT_TEST_VARIABLES
+        k: v for k, v in os.environ.items() if not k.startswith("GSC_") or k in _KEPT_TEST_VARIABLES
     }
     env.pop("GOOGLE_APPLICATION_CREDENTIALS", None)
     env["DAGSTER_HOME"] = str(dagster_home)
@@ -163,7 +162,9 @@ class ManagedProcess:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def wait_until(self, ready: Any, what: str, timeout_seconds: float = START_TIMEOUT_SECONDS) -> None:
+    def wait_until(
+        self, ready: Callable[[], bool], what: str, timeout_seconds: float = START_TIMEOUT_SECONDS
+    ) -> None:
         """Poll `ready()` until true; raise if the process exits first or the guard expires."""
         deadline = time.monotonic() + timeout_seconds
         while time.monotonic() < deadline:
@@ -198,10 +199,8 @@ class ManagedProcess:
         return self.process.returncode
 
     def _signal_group(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signum)
-        except ProcessLookupError:
-            pass
 
     def __enter__(self) -> ManagedProcess:
         return self
@@ -216,7 +215,9 @@ class SimulatorProcess(ManagedProcess):
     def __init__(self, log_dir: Path, *options: str, port: int | None = None) -> None:
         self.port = port or free_port()
         args = [sys.executable, "-m", "gsc_assets.simulator", "--port", str(self.port), *options]
-        super().__init__(args, gsc_env(dagster_home=log_dir), log_dir / f"simulator-{self.port}.log")
+        super().__init__(
+            args, gsc_env(dagster_home=log_dir), log_dir / f"simulator-{self.port}.log"
+        )
         self.wait_until(lambda: self.stats() is not None, f"the simulator on port {self.port}")
 
     @property
@@ -272,7 +273,9 @@ class DagsterDevProcess(ManagedProcess):
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """POST a GraphQL query; raise when the answer carries errors."""
-        answer = http_json(f"{self.url}/graphql", {"query": query, "variables": dict(variables or {})})
+        answer = http_json(
+            f"{self.url}/graphql", {"query": query, "variables": dict(variables or {})}
+        )
         if answer.get("errors"):
             raise RuntimeError(f"GraphQL errors: {answer['errors']}")
         return answer["data"]
