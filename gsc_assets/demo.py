@@ -68,9 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _materialize_range(env: dict[str, str], first: dt.date, last: dt.date) -> dg.ExecuteInProcessResult:
     defs = build_definitions(env)
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize_dates(defs, [r.table for r in CORE_REPORTS], first, last, instance=instance)
+        tables = [r.table for r in CORE_REPORTS]
+        result = materialize_dates(defs, tables, first, last, instance=instance, log_level="INFO")
         if result.success:
-            result = materialize_unpartitioned(defs, ["gsc_page_lifetime"], instance=instance)
+            result = materialize_unpartitioned(
+                defs, ["gsc_page_lifetime"], instance=instance, log_level="INFO"
+            )
     return result
 
 

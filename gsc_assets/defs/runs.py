@@ -19,10 +19,12 @@ def materialize_dates(
     *,
     instance: dg.DagsterInstance,
     raise_on_error: bool = False,
+    log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     """One run materializing `asset_names` for every date in [first, last] (single-run policy)."""
     job = defs.resolve_job_def(SYNC_JOB_NAME)
     return job.execute_in_process(
+        run_config=_console_logging(log_level),
         instance=instance,
         asset_selection=[dg.AssetKey(name) for name in asset_names],
         tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
@@ -36,11 +38,17 @@ def materialize_unpartitioned(
     *,
     instance: dg.DagsterInstance,
     raise_on_error: bool = False,
+    log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     """One run materializing unpartitioned assets (the lifetime stats)."""
     job = defs.resolve_job_def(SYNC_JOB_NAME)
     return job.execute_in_process(
+        run_config=_console_logging(log_level),
         instance=instance,
         asset_selection=[dg.AssetKey(name) for name in asset_names],
         raise_on_error=raise_on_error,
     )
+
+
+def _console_logging(level: str) -> dict[str, object]:
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
