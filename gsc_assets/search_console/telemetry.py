@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 from gsc_assets.search_console.clock import Clock, SystemClock
@@ -146,3 +147,37 @@ class FetchStats:
         for percentile in (50, 95, 99):
             metadata[f"latency_p{percentile}_ms"] = round(self.latency_percentile_ms(percentile), 1)
         return metadata
+
+
+class ProgressReporter:
+    """Progress lines during long fetches: at most one per `interval_seconds`, plus the last.
+
+    `report` is called by the consumer thread while it waits for the next day and after each
+    day it takes; `sink` is usually the Dagster logger's `info`. Without a sink it does nothing.
+    """
+
+    def __init__(
+        self,
+        sink: Callable[[str], None] | None,
+        stats: FetchStats,
+        clock: Clock,
+        interval_seconds: float = 30.0,
+    ) -> None:
+        self._sink, self._stats, self._clock = sink, stats, clock
+        self._interval = interval_seconds
+        self._last = clock.monotonic()
+
+    def report(self, delivered: int, total: int | None, force: bool = False) -> None:
+        """Emit a line if one is due (or `force`): days delivered, requests, retries, QPM."""
+        if self._sink is None:
+            return
+        now = self._clock.monotonic()
+        if not force and now - self._last < self._interval:
+            return
+        self._last = now
+        stats = self._stats
+        days = f"{delivered}/{total}" if total is not None else str(delivered)
+        self._sink(
+            f"fetched {days} days, {stats.requests} requests, {stats.retries} retries, "
+            f"{stats.achieved_qpm:.0f} QPM (budget {stats.budget_qpm})"
+        )

@@ -1,0 +1,97 @@
+"""One DaySlice's fetch in progress: which pages arrived, which reports are still open.
+
+A `DayJob` keys pages by `WorkUnit` (day, report, start_row), so a unit answered twice (a
+re-queued request whose earlier answer also arrives) REPLACES its page instead of appending
+rows a second time, and only the first answer of a unit can open the next page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+
+from gsc_assets.search_console.models import (
+    DataState,
+    DaySlice,
+    QueryPage,
+    QueryRequest,
+    Report,
+    ReportData,
+    WorkUnit,
+)
+
+
+class DayJob:
+    """Every page fetched so far for one DaySlice, keyed by work unit (a retry replaces)."""
+
+    def __init__(self, day: DaySlice, reports: Sequence[Report], data_state: DataState) -> None:
+        self.day = day
+        self.data_state = data_state
+        self.reports = {report.name: report for report in reports}
+        self.open_reports = set(self.reports)
+        self.pages: dict[WorkUnit, QueryPage] = {}
+        self.requests: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.discarded = False
+
+    @property
+    def done(self) -> bool:
+        """True once every report has received its last (short or empty) page."""
+        return not self.open_reports
+
+    def first_units(self) -> list[WorkUnit]:
+        """The first page of every report: the units a new day starts with."""
+        return [WorkUnit(self.day, name, 0) for name in self.reports]
+
+    def request(self, unit: WorkUnit, row_limit: int) -> QueryRequest:
+        """The searchAnalytics.query request for one of this day's units."""
+        report = self.reports[unit.report_name]
+        return QueryRequest(
+            site_url=self.day.site_url,
+            start_date=self.day.date,
+            end_date=self.day.date,
+            dimensions=report.request_dimensions,
+            search_type=self.day.search_type,
+            aggregation_type=report.aggregation_type,
+            data_state=self.data_state,
+            row_limit=row_limit,
+            start_row=unit.start_row,
+        )
+
+    def accept(self, unit: WorkUnit, page: QueryPage, row_limit: int) -> WorkUnit | None:
+        """Store `page` as the answer of `unit`; return the next page's unit if one is due.
+
+        A unit answered again replaces its earlier page and returns None: the next page (or
+        the report's completion) was already decided by the first answer.
+        """
+        first_answer = unit not in self.pages
+        self.pages[unit] = page  # replace, never append: units are idempotent
+        if not first_answer:
+            return None
+        if len(page.rows) >= row_limit:
+            return replace(unit, start_row=unit.start_row + row_limit)
+        self.open_reports.discard(unit.report_name)
+        return None
+
+    def result(self) -> dict[str, ReportData]:
+        """Each report's rows, pages concatenated in start_row order."""
+        return {name: self._report_data(report) for name, report in self.reports.items()}
+
+    def _report_data(self, report: Report) -> ReportData:
+        units = sorted(
+            (unit for unit in self.pages if unit.report_name == report.name),
+            key=lambda unit: unit.start_row,
+        )
+        pages = [self.pages[unit] for unit in units]
+        incomplete = [p.first_incomplete_date for p in pages if p.first_incomplete_date]
+        return ReportData(
+            day=self.day,
+            report=report,
+            rows=[row for page in pages for row in page.rows],
+            requests=self.requests[report.name],
+            retries=self.retries[report.name],
+            pages=len(pages),
+            data_state=self.data_state,
+            first_incomplete_date=min(incomplete) if incomplete else None,
+        )
