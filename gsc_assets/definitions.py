@@ -13,6 +13,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
+from gsc_assets.defs.executors import build_executor
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.defs.schedules import build_daily_schedule
 from gsc_assets.settings import Settings
@@ -56,6 +57,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         assets=[*report_assets, gsc_page_lifetime],
         jobs=[sync_job],
         schedules=[build_daily_schedule(sync_job, settings, _oldest_non_final(settings))],
+        executor=build_executor(settings),
         resources={
             "search_console": search_console,
             "warehouse": WarehouseResource(database_url=settings.database_url),

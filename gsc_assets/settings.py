@@ -58,6 +58,13 @@ VARIABLES: dict[str, str] = {
     "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
     "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
     "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
+    "GSC_EXECUTOR": "`multiprocess` (default: each step in a process beside its run) or `celery` "
+    "(steps run on dagster-celery workers; install the `celery` extra, see docs/deploy.md)",
+    "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
+    "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery",
+    "GSC_CELERY_BACKEND_URL": "Celery result backend (default `rpc://`)",
+    "GSC_CELERY_QUEUE": "Celery queue the steps go to; start workers with `-q` this name "
+    "(default `dagster`)",
     "GSC_FRESHNESS_MAX_AGE_DAYS": "the newest final partition may be at most this old (default 5)",
     "GSC_ALERT_WEBHOOK_URL": "Slack-compatible webhook for alerts (default: log only)",
     "DAGSTER_WEBSERVER_URL": "base URL of the Dagster UI, for links in alerts",
@@ -89,6 +96,10 @@ class Settings:
     max_attempts: int = 8
     load_quota_cooloff_seconds: float = 900.0
     backfill_max_partitions_per_run: int | None = None  # None = single run
+    executor: str = "multiprocess"
+    celery_broker_url: str | None = field(default=None, repr=False)  # may embed a password
+    celery_backend_url: str = "rpc://"
+    celery_queue: str = "dagster"
     freshness_max_age_days: int = 5
     alert_webhook_url: str | None = field(default=None, repr=False)
     webserver_url: str | None = None
@@ -119,10 +130,19 @@ class Settings:
                 "GSC_LOAD_QUOTA_COOLOFF_SECONDS", 900.0, 0.0, 86_400.0
             ),
             "backfill_max_partitions_per_run": parser.backfill_policy("GSC_BACKFILL_POLICY"),
+            "executor": parser.choice("GSC_EXECUTOR", "multiprocess", ("multiprocess", "celery")),
+            "celery_broker_url": parser.text("GSC_CELERY_BROKER_URL"),
+            "celery_backend_url": parser.text("GSC_CELERY_BACKEND_URL") or "rpc://",
+            "celery_queue": parser.text("GSC_CELERY_QUEUE") or "dagster",
             "freshness_max_age_days": parser.integer("GSC_FRESHNESS_MAX_AGE_DAYS", 5, 1, 365),
             "alert_webhook_url": parser.optional_url("GSC_ALERT_WEBHOOK_URL"),
             "webserver_url": parser.optional_url("DAGSTER_WEBSERVER_URL"),
         }
+        if values["executor"] == "celery" and not values["celery_broker_url"]:
+            parser.problems.append(
+                "GSC_CELERY_BROKER_URL: required when GSC_EXECUTOR=celery; set it to the broker "
+                "your workers listen on, e.g. pyamqp://guest@rabbitmq:5672//"
+            )
         if parser.problems:
             raise SettingsError(
                 "invalid configuration:\n" + "\n".join(f"- {p}" for p in parser.problems)
