@@ -7,6 +7,7 @@ rows a second time, and only the first answer of a unit can open the next page.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -57,6 +58,7 @@ class DayJob:
             data_state=self.data_state,
             row_limit=row_limit,
             start_row=unit.start_row,
+            dimension_filter_groups=report.dimension_filter_groups,
         )
 
     def accept(self, unit: WorkUnit, page: QueryPage, row_limit: int) -> WorkUnit | None:
@@ -85,6 +87,7 @@ class DayJob:
         )
         pages = [self.pages[unit] for unit in units]
         incomplete = [p.first_incomplete_date for p in pages if p.first_incomplete_date]
+        incomplete_hours = [p.first_incomplete_hour for p in pages if p.first_incomplete_hour]
         return ReportData(
             day=self.day,
             report=report,
@@ -94,4 +97,7 @@ class DayJob:
             pages=len(pages),
             data_state=self.data_state,
             first_incomplete_date=min(incomplete) if incomplete else None,
+            first_incomplete_hour=min(incomplete_hours, key=dt.datetime.fromisoformat)
+            if incomplete_hours
+            else None,
         )

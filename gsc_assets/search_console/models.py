@@ -96,11 +96,53 @@ class Dimension(_ParsableEnum):
     SEARCH_APPEARANCE = "searchAppearance"
 
 
+class FilterOperator(_ParsableEnum):
+    """How a dimension filter compares (regexes use RE2 syntax at Google)."""
+
+    EQUALS = "equals"
+    NOT_EQUALS = "notEquals"
+    CONTAINS = "contains"
+    NOT_CONTAINS = "notContains"
+    INCLUDING_REGEX = "includingRegex"
+    EXCLUDING_REGEX = "excludingRegex"
+
+
+# Dimensions Google lets a request filter by (GSC_API.md "dimensionFilterGroups").
+FILTER_DIMENSIONS = (
+    Dimension.QUERY,
+    Dimension.PAGE,
+    Dimension.COUNTRY,
+    Dimension.DEVICE,
+    Dimension.SEARCH_APPEARANCE,
+)
+
+
+@dataclass(frozen=True)
+class DimensionFilter:
+    """One `{dimension, operator, expression}` filter; a report's filters are AND-ed."""
+
+    dimension: Dimension
+    operator: FilterOperator
+    expression: str
+
+    def body(self) -> dict[str, str]:
+        """The filter as Google's JSON."""
+        return {
+            "dimension": self.dimension.value,
+            "operator": self.operator.value,
+            "expression": self.expression,
+        }
+
+
 @dataclass(frozen=True)
 class Report:
-    """One daily report: which dimensions (besides date) and how impressions aggregate.
+    """One report: which dimensions (besides time), how impressions aggregate, which filters.
 
-    Its table is `table`; its natural key is (site_url, date, search_type, *dimensions).
+    A report is a value and everything else derives from it: its table is `table`, its natural
+    key (site_url, date, search_type, [hour,] *dimensions), its asset, requests and checks.
+    `time_dimension` is date for daily reports and hour for hourly ones (dataState hourly_all).
+    `search_types` are the types it is fetched for; types Google refuses for its dimensions
+    or filters are skipped (`problems_for`).
     """
 
     name: str
@@ -108,20 +150,48 @@ class Report:
     dimensions: tuple[Dimension, ...]
     aggregation_type: AggregationType
     description: str = ""
+    dimension_filters: tuple[DimensionFilter, ...] = ()
+    search_types: tuple[SearchType, ...] = tuple(SearchType)
+    time_dimension: Dimension = Dimension.DATE
 
     @property
     def request_dimensions(self) -> tuple[Dimension, ...]:
-        """The dimensions sent to Google: date first, so each row names its day."""
-        return (Dimension.DATE, *self.dimensions)
+        """The dimensions sent to Google: date (or hour) first, so each row names its day."""
+        return (self.time_dimension, *self.dimensions)
+
+    @property
+    def is_hourly(self) -> bool:
+        """True for hour-by-hour reports (dimension hour, dataState hourly_all)."""
+        return self.time_dimension is Dimension.HOUR
+
+    @property
+    def dimension_filter_groups(self) -> tuple[dict[str, Any], ...]:
+        """The filters as Google's `dimensionFilterGroups` (one AND group, or none)."""
+        if not self.dimension_filters:
+            return ()
+        return ({"groupType": "and", "filters": [f.body() for f in self.dimension_filters]},)
+
+    def supported_search_types(self) -> tuple[SearchType, ...]:
+        """The configured search types Google allows for this report's dimensions and filters."""
+        return tuple(t for t in self.search_types if not self.problems_for(t))
 
     def problems_for(self, search_type: SearchType) -> list[str]:
-        """Google's rules this report breaks for `search_type` (empty when it is allowed)."""
+        """Why this report is not fetched for `search_type` (empty when it is).
+
+        Google's rules (GSC_API.md "Known 400s") plus the report's own `search_types`.
+        """
         problems = []
-        dims = set(self.dimensions)
-        if Dimension.QUERY in dims and not search_type.supports_query:
+        if search_type not in self.search_types:
             problems.append(
-                f"report {self.name!r} groups by query, which search type {search_type.value!r} "
-                "does not support; drop that search type or the query dimension"
+                f"report {self.name!r} is not configured for search type {search_type.value!r}"
+            )
+        dims = set(self.dimensions)
+        filtered = {f.dimension for f in self.dimension_filters}
+        if Dimension.QUERY in dims | filtered and not search_type.supports_query:
+            problems.append(
+                f"report {self.name!r} groups or filters by query, which search type "
+                f"{search_type.value!r} does not support; drop that search type or the query "
+                "dimension/filter"
             )
         if Dimension.DEVICE in dims and not search_type.supports_device:
             problems.append(
@@ -130,12 +200,16 @@ class Report:
             )
         if Dimension.SEARCH_APPEARANCE in dims and len(dims) > 1:
             problems.append(
-                f"report {self.name!r}: searchAppearance must be the only grouping dimension"
+                f"report {self.name!r}: searchAppearance must be the only grouping dimension; "
+                "make it a report of its own"
             )
-        if Dimension.PAGE in dims and self.aggregation_type is AggregationType.BY_PROPERTY:
+        if (
+            Dimension.PAGE in dims | filtered
+            and self.aggregation_type is AggregationType.BY_PROPERTY
+        ):
             problems.append(
-                f"report {self.name!r}: aggregationType byProperty cannot group by page; "
-                "use byPage"
+                f"report {self.name!r}: aggregationType byProperty cannot group or filter by "
+                "page; use byPage"
             )
         return problems
 
@@ -158,6 +232,63 @@ PAGE_TOTALS_REPORT = Report(
     "page_totals", "", (), AggregationType.BY_PAGE, "page-aggregated totals, for reconciliation"
 )
 CORE_REPORTS: tuple[Report, ...] = (SITE_REPORT, PAGE_REPORT, PAGE_QUERY_REPORT)
+
+# Every built-in report, selectable by name (GSC_REPORTS). Adding one is adding a line here:
+# table, natural key, asset, fetch, writes, sync log and checks all derive from the value.
+BUILTIN_REPORTS: tuple[Report, ...] = (
+    *CORE_REPORTS,
+    Report(
+        "country",
+        "gsc_country_daily",
+        (Dimension.COUNTRY,),
+        AggregationType.BY_PROPERTY,
+        "property totals per country per day",
+    ),
+    Report(
+        "device",
+        "gsc_device_daily",
+        (Dimension.DEVICE,),
+        AggregationType.BY_PROPERTY,
+        "property totals per device per day",
+    ),
+    Report(
+        "search_appearance",
+        "gsc_search_appearance_daily",
+        (Dimension.SEARCH_APPEARANCE,),
+        AggregationType.BY_PROPERTY,
+        "property totals per search appearance per day (only results with one)",
+    ),
+    Report(
+        "page_country",
+        "gsc_page_country_daily",
+        (Dimension.PAGE, Dimension.COUNTRY),
+        AggregationType.BY_PAGE,
+        "one row per page and country per day",
+    ),
+    Report(
+        "page_device",
+        "gsc_page_device_daily",
+        (Dimension.PAGE, Dimension.DEVICE),
+        AggregationType.BY_PAGE,
+        "one row per page and device per day",
+    ),
+    Report(
+        "site_hourly",
+        "gsc_site_hourly",
+        (),
+        AggregationType.BY_PROPERTY,
+        "property totals per hour of the last days (fresh: hours may be incomplete)",
+        time_dimension=Dimension.HOUR,
+    ),
+    Report(
+        "page_hourly",
+        "gsc_page_hourly",
+        (Dimension.PAGE,),
+        AggregationType.BY_PAGE,
+        "one row per page per hour of the last days (fresh: hours may be incomplete)",
+        time_dimension=Dimension.HOUR,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -242,6 +373,7 @@ class ReportData:
     pages: int = 0
     data_state: DataState = DataState.FINAL
     first_incomplete_date: dt.date | None = None
+    first_incomplete_hour: str | None = None  # hourly_all: "YYYY-MM-DDThh:mm:ss-07:00"
 
     @property
     def truncated(self) -> bool:
@@ -253,4 +385,8 @@ class ReportData:
         """False when Search Console said this date may still change."""
         if self.data_state is DataState.FINAL:
             return True
+        if self.data_state is DataState.HOURLY_ALL:
+            # Hours from first_incomplete_hour on may change: final once it lies after this day.
+            hour = self.first_incomplete_hour
+            return hour is None or self.day.date < dt.date.fromisoformat(hour[:10])
         return self.first_incomplete_date is None or self.day.date < self.first_incomplete_date
