@@ -86,7 +86,7 @@ def _admin(app: SimulatorApp, method: str, path: str, body: bytes) -> Answer:
     try:
         payload = json.loads(body) if body else {}
         if (method, path) == ("GET", "/_sim/stats"):
-            return json_answer(200, app.stats.snapshot())
+            return json_answer(200, app.stats.snapshot(app.config.quota_window_seconds))
         if (method, path) == ("POST", "/_sim/reset"):
             app.reset()
             return json_answer(200, {"reset": True})
@@ -161,7 +161,7 @@ class Simulator:
 
     def stats(self) -> dict[str, Any]:
         """Same JSON as `GET /_sim/stats`."""
-        return self.app.stats.snapshot()
+        return self.app.stats.snapshot(self.app.config.quota_window_seconds)
 
     def reset_stats(self) -> None:
         """Forget statistics and quota windows."""

@@ -3,6 +3,8 @@
 "Most admitted in any 60 s" is exact: a two-pointer sweep over the sorted receipt times counts,
 for every admitted request, the admitted requests in the window (t - 60 s, t] ending at it, the
 same window the quota uses. Benchmarks and tests use it to prove a client kept to its budget.
+`max_accepted_in_any_quota_window` (and its by-site / by-user variants) counts the same way
+over the configured `quota_window_seconds`, which tests shrink to seconds.
 """
 
 from __future__ import annotations
@@ -75,10 +77,19 @@ class StatsRecorder:
             self._by_site[site_url].append(received_at)
             self._by_user[identity].append(received_at)
 
-    def snapshot(self) -> dict[str, Any]:
-        """All counters as plain JSON-able values."""
+    def snapshot(self, quota_window_seconds: float = 60.0) -> dict[str, Any]:
+        """All counters as plain JSON-able values; `quota_window_seconds` is the quota's window."""
+        window = quota_window_seconds
         with self._lock:
             return {
+                "quota_window_seconds": window,
+                "max_accepted_in_any_quota_window": max_in_window(self._accepted, window),
+                "max_accepted_in_any_quota_window_by_site": {
+                    site: max_in_window(t, window) for site, t in sorted(self._by_site.items())
+                },
+                "max_accepted_in_any_quota_window_by_user": {
+                    user: max_in_window(t, window) for user, t in sorted(self._by_user.items())
+                },
                 "requests_total": self._requests,
                 "requests_by_status": dict(sorted(self._by_status.items())),
                 "query_requests": self._queries,
