@@ -65,13 +65,13 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     )
 
 
-def _oldest_non_final(settings: Settings) -> Callable[[], dt.date | None]:
-    """Reads the sync log at tick time (not at load): the oldest partition still non-final."""
+def _oldest_non_final(settings: Settings) -> Callable[[str | None], dt.date | None]:
+    """Reads the sync log at tick time (not at load): a site's oldest partition still non-final."""
 
-    def oldest() -> dt.date | None:
+    def oldest(site: str | None) -> dt.date | None:
         engine = make_engine(settings.database_url)
         try:
-            dates = non_final_dates(engine)
+            dates = non_final_dates(engine, site_url=site)
         except sa.exc.SQLAlchemyError:
             return None  # no warehouse yet: nothing was ever synced, nothing is non-final
         finally:
