@@ -4,7 +4,8 @@
 - grouping or filtering by query drops anonymized facts, so query rows sum to less than totals;
 - grouping by searchAppearance only sees facts that have a special appearance;
 - rows are sorted by clicks descending (ties: impressions descending, then a fixed key order);
-  grouping by date alone gives chronological order;
+  grouping by date or hour alone gives chronological order;
+- the hour dimension keeps days apart like date does (its keys name the day and the hour);
 - each day keeps at most `MAX_ROWS_PER_DAY` rows (the top by clicks) before days are combined
   and before paging.
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gsc_assets.simulator.dataset import APPEARANCES, COUNTRIES, DEVICES, DayFacts, SiteUniverse
+from gsc_assets.simulator.freshness import MAX_HOURS_PER_DAY, hour_key, hours_of
 from gsc_assets.simulator.request import Filter, QuerySpec
 
 MAX_ROWS_PER_DAY = 50_000  # GSC_API.md "at most 50,000 rows per day per search type"
@@ -29,7 +31,9 @@ FACT_COLUMN = {
     "country": "country",
     "device": "device",
     "searchAppearance": "appearance",
+    "hour": "hour",
 }
+TIME_DIMENSIONS = frozenset({"date", "hour"})
 _CASE_SENSITIVE_EQUALS = frozenset({"page", "query"})
 
 
@@ -109,7 +113,7 @@ def _key_layout(spec: QuerySpec, universe: SiteUniverse) -> list[tuple[str, int,
     """(dimension, radix, stride) per non-date dimension: a mixed-radix code per key tuple."""
     layout, stride = [], 1
     for dim in reversed([d for d in spec.dimensions if d != "date"]):
-        radix = len(vocabulary(universe, dim))
+        radix = MAX_HOURS_PER_DAY if dim == "hour" else len(vocabulary(universe, dim))
         layout.append((dim, radix, stride))
         stride *= radix
     return layout[::-1]
@@ -153,7 +157,7 @@ def combine_days(days: Sequence[Grouped], spec: QuerySpec) -> Grouped:
             for name in ("day_index", "codes", "clicks", "impressions", "position_sum")
         )
     )
-    if "date" not in spec.dimensions:
+    if not TIME_DIMENSIONS & set(spec.dimensions):
         unique, inverse = np.unique(joined.codes, return_inverse=True)
         joined = Grouped(
             np.full(len(unique), -1, dtype=np.int64),
@@ -163,8 +167,8 @@ def combine_days(days: Sequence[Grouped], spec: QuerySpec) -> Grouped:
                 for name in ("clicks", "impressions", "position_sum")
             ),
         )
-    if spec.dimensions == ("date",):
-        return joined.take(np.argsort(joined.day_index, kind="stable"))
+    if set(spec.dimensions) <= TIME_DIMENSIONS:
+        return joined.take(np.lexsort((joined.codes, joined.day_index)))
     return joined.take(_by_clicks(joined))
 
 
@@ -177,7 +181,9 @@ def row_tuples(
 ) -> list[tuple]:
     """Rows as `(*keys, clicks, impressions, ctr, position)`, keys in requested order."""
     columns = {
-        dim: np.asarray(vocabulary(universe, dim), dtype=object)[(g.codes // stride) % radix]
+        dim: _hour_keys(dates)[g.day_index, (g.codes // stride) % radix]
+        if dim == "hour"
+        else np.asarray(vocabulary(universe, dim), dtype=object)[(g.codes // stride) % radix]
         for dim, radix, stride in _key_layout(spec, universe)
     }
     if "date" in spec.dimensions:
@@ -188,3 +194,12 @@ def row_tuples(
     ctr = (g.clicks / g.impressions).tolist()
     position = (g.position_sum / g.impressions).tolist() if has_position else [None] * len(g)
     return list(zip(*key_lists, clicks, impressions, ctr, position, strict=True))
+
+
+def _hour_keys(dates: Sequence[dt.date]) -> np.ndarray:
+    """[day index, hour index] -> Google's hour key, for the request's dates."""
+    keys = np.full((len(dates), MAX_HOURS_PER_DAY), "", dtype=object)
+    for row, date in enumerate(dates):
+        for column, hour in enumerate(hours_of(date)):
+            keys[row, column] = hour_key(hour)
+    return keys

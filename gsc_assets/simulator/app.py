@@ -36,7 +36,7 @@ class SimulatorApp:
     def __init__(self, config: SimulatorConfig) -> None:
         self._lock = threading.Lock()
         self._config = config
-        self.service = SearchAnalytics(config.seed, config.sites)
+        self.service = SearchAnalytics(config.seed, config.sites, now=self.now)
         self.quota, self.load_quota = QuotaWindows(), LoadQuota()
         self.faults = FaultInjector(config.seed)
         self.stats = StatsRecorder(time.monotonic())
@@ -53,13 +53,22 @@ class SimulatorApp:
         """The simulated current date (Pacific Time)."""
         return self.config.today or freshness.pacific_today()
 
+    def now(self) -> dt.datetime:
+        """The simulated current time (Pacific): `today` at `hour`, each defaulting to the clock."""
+        config = self.config
+        clock = dt.datetime.now(freshness.PACIFIC)
+        if config.today is None and config.hour is None:
+            return clock
+        hour = clock.hour if config.hour is None else config.hour
+        return dt.datetime.combine(self.today(), dt.time(hour), freshness.PACIFIC)
+
     def configure(self, changes: dict[str, Any]) -> SimulatorConfig:
         """Apply a partial configuration; data is regenerated only if seed or sites change."""
         with self._lock:
             self._config = self._config.with_changes(changes)
             config = self._config
             if {"seed", "sites"} & set(changes):
-                self.service = SearchAnalytics(config.seed, config.sites)
+                self.service = SearchAnalytics(config.seed, config.sites, now=self.now)
         self._arm_load_quota(config, only=changes)
         return config
 

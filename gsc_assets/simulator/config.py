@@ -27,6 +27,7 @@ class SimulatorConfig:
     seed: int = 0
     sites: tuple[SiteSpec, ...] = DEFAULT_SITES
     today: dt.date | None = None  # None: the current date in America/Los_Angeles
+    hour: int | None = None  # the current hour (0-23, Pacific) of `today`; None: the clock's
     qpm_per_site: int | None = 1_200  # GSC_API.md "Quotas"
     qpm_per_user: int | None = 1_200
     quota_window_seconds: float = 60.0
@@ -56,6 +57,8 @@ class SimulatorConfig:
                 problems.append(f"{name} must be within [0, 1]")
         if self.error_rate + self.drop_rate > 1.0:
             problems.append("error_rate + drop_rate must not exceed 1")
+        if self.hour is not None and not 0 <= self.hour <= 23:
+            problems.append("hour must be within 0..23")
         if self.latency_median_ms < 0 or self.quota_window_seconds <= 0:
             problems.append("latency_median_ms must be >= 0 and quota_window_seconds > 0")
         if problems:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from gsc_assets.simulator import freshness
 from gsc_assets.simulator.vocabulary import build_pages, build_queries
 
 SEARCH_TYPES = ("web", "image", "video", "news", "discover", "googleNews")
@@ -95,6 +96,7 @@ class DayFacts:
     country: np.ndarray
     device: np.ndarray
     appearance: np.ndarray
+    hour: np.ndarray  # index into freshness.hours_of(date): the clock hour the fact happened
     impressions: np.ndarray
     clicks: np.ndarray
     position: np.ndarray
@@ -190,12 +192,24 @@ def _generate(
         country=rng.choice(len(COUNTRIES), size=n, p=COUNTRY_WEIGHTS).astype(np.int8),
         device=device,
         appearance=rng.choice(len(APPEARANCES), size=n, p=APPEARANCE_WEIGHTS).astype(np.int8),
+        hour=_draw_hours(seed, spec, date, search_type, revision, n),
         impressions=impressions.astype(np.int64),
         clicks=clicks.astype(np.int64),
         position=position,
         property_impressions=property_impressions.astype(np.int64),
         property_position=1.0 + (position - 1.0) * rng.uniform(0.6, 0.9, n),
     )
+
+
+def _draw_hours(
+    seed: int, spec: SiteSpec, date: dt.date, search_type: str, revision: int, n: int
+) -> np.ndarray:
+    """Each fact's hour, busier in the day than at night. A stream of its own, so adding hours
+    left every other column (and so every daily number) exactly as it was."""
+    rng = np.random.default_rng(stable_seed(seed, spec.site_url, date, search_type, revision, "h"))
+    wall = np.array([h.hour for h in freshness.hours_of(date)], dtype=float)
+    weights = 1.0 + 0.6 * np.sin((wall - 9.0) * np.pi / 12.0)
+    return rng.choice(len(wall), size=n, p=weights / weights.sum()).astype(np.int8)
 
 
 @functools.lru_cache(maxsize=64)
@@ -223,6 +237,32 @@ def partial_facts(
         "property_impressions": np.floor(final.property_impressions * completeness).astype(
             np.int64
         ),
+    }
+    partial = DayFacts(**{**{f.name: getattr(final, f.name) for f in fields(final)}, **scaled})
+    return partial.take(partial.impressions > 0)
+
+
+@functools.lru_cache(maxsize=32)
+def hourly_facts(
+    seed: int,
+    spec: SiteSpec,
+    date: dt.date,
+    search_type: str,
+    revision: int,
+    shares: tuple[float, ...],
+) -> DayFacts:
+    """The day as the hourly view sees it: each fact scaled by the share of its hour.
+
+    `shares[i]` is the visible share of hour i (0.0: not begun, 1.0: final); with every hour
+    final these are exactly the final facts, so hourly rows then sum to the daily totals.
+    """
+    final = final_facts(seed, spec, date, search_type, revision)
+    if all(share >= 1.0 for share in shares):
+        return final
+    share = np.asarray(shares, dtype=float)[final.hour]
+    scaled = {
+        name: np.floor(getattr(final, name) * share).astype(np.int64)
+        for name in ("impressions", "clicks", "property_impressions")
     }
     partial = DayFacts(**{**{f.name: getattr(final, f.name) for f in fields(final)}, **scaled})
     return partial.take(partial.impressions > 0)

@@ -4,8 +4,11 @@ Rules (GSC_API.md "searchAnalytics.query request body" and "Known 400s"): enum v
 in camelCase and UPPER_SNAKE; `searchType` is the deprecated name of `type`; unknown fields are
 rejected like Google's JSON parser does; discover and googleNews cannot use the query dimension,
 discover cannot use device; searchAppearance cannot be combined with another grouping dimension
-(date aside); byProperty cannot group or filter by page. Everything invalid raises
-`BadRequestError` with a message in Google's style, answered as 400 INVALID_ARGUMENT.
+(date or hour aside); byProperty cannot group or filter by page. The hour dimension goes with
+dataState hourly_all and that data state with the hour dimension (Google's announcement:
+"HOURLY_ALL, which should be used when grouping by HOUR"; the strict pairing is inferred).
+Everything invalid raises `BadRequestError` with a message in Google's style, answered as 400
+INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -169,13 +172,15 @@ def _check_combination(
     dims: tuple[str, ...], search_type: str, filters: tuple[Filter, ...], data_state: str
 ) -> None:
     uses = set(dims) | {f.dimension for f in filters}
-    if "hour" in dims or data_state == "hourly_all":
-        raise BadRequestError("Hourly data (dimension hour, dataState HOURLY_ALL) is not available")
+    if "hour" in dims and data_state != "hourly_all":
+        raise BadRequestError("Grouping by HOUR requires dataState HOURLY_ALL")
+    if data_state == "hourly_all" and "hour" not in dims:
+        raise BadRequestError("dataState HOURLY_ALL is only available when grouping by HOUR")
     if search_type in ("discover", "googleNews") and "query" in uses:
         raise BadRequestError(f"Search type {search_type} does not support the query dimension")
     if search_type == "discover" and "device" in dims:
         raise BadRequestError("Search type discover does not support the device dimension")
-    if "searchAppearance" in dims and len(set(dims) - {"date"}) > 1:
+    if "searchAppearance" in dims and len(set(dims) - {"date", "hour"}) > 1:
         raise BadRequestError(
             "When grouping by searchAppearance you cannot group by any other dimension"
         )

@@ -3,7 +3,8 @@
 No HTTP here: the server and `Simulator.expected_rows` both call `SearchAnalytics.result`, so
 "what the API returns" and "what a test expects" cannot drift apart. Full results are cached per
 request shape (the request minus paging), keyed also by the revisions of its days and by
-`today`, so a mutated day or a moving clock never serves stale rows.
+`today` (and the current hour for hourly data), so a mutated day or a moving clock never serves
+stale rows.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class QueryResult:
     dimensions: tuple[str, ...]
     aggregation: str
     first_incomplete_date: dt.date | None
+    first_incomplete_hour: str | None = None
 
     def page_body(self, start_row: int, row_limit: int) -> bytes:
         """The JSON response for one page; an empty page has no `rows` key (GSC_API.md)."""
@@ -41,6 +43,8 @@ class QueryResult:
         if self.first_incomplete_date is not None:
             # GSC_API.md: Google's text names the field in snake_case.
             body["metadata"] = {"first_incomplete_date": self.first_incomplete_date.isoformat()}
+        if self.first_incomplete_hour is not None:
+            body["metadata"] = {"first_incomplete_hour": self.first_incomplete_hour}
         # One C-encoder call for the whole page: ~3x faster than encoding row by row.
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -57,8 +61,14 @@ def _row_object(row: tuple, n_keys: int) -> dict[str, Any]:
 class SearchAnalytics:
     """Deterministic Search Analytics data for a set of sites, with restatable days."""
 
-    def __init__(self, seed: int, sites: Sequence[dataset.SiteSpec]) -> None:
+    def __init__(
+        self,
+        seed: int,
+        sites: Sequence[dataset.SiteSpec],
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.seed = seed
+        self._now = now
         self.sites = {spec.site_url: spec for spec in sites}
         self._revisions: dict[tuple[str, dt.date, str], int] = {}
         self._cache: OrderedDict[tuple[Any, ...], QueryResult] = OrderedDict()
@@ -73,13 +83,22 @@ class SearchAnalytics:
             self._revisions[key] = self._revisions.get(key, 0) + 1
             return self._revisions[key]
 
-    def result(self, site_url: str, spec: QuerySpec, today: dt.date) -> QueryResult:
-        """All rows for `spec` on `site_url` as of `today` (cached per shape)."""
+    def result(
+        self, site_url: str, spec: QuerySpec, today: dt.date, now: dt.datetime | None = None
+    ) -> QueryResult:
+        """All rows for `spec` on `site_url` as of `today` (cached per shape).
+
+        Hourly data also depends on the current hour: `now`, else the service's clock, else
+        the last hour of `today`.
+        """
         dates = _date_range(spec.start_date, spec.end_date)
         with self._lock:
             revisions = tuple(
                 self._revisions.get((site_url, d, spec.search_type), 0) for d in dates
             )
+        if spec.data_state == "hourly_all":
+            now = freshness.current_hour(now or self._default_now(today))
+            return self._hourly(site_url, spec, now, dates, revisions)
         key = (site_url, spec.shape(), revisions, today)
         with self._lock:
             cached = self._cache.get(key)
@@ -87,6 +106,53 @@ class SearchAnalytics:
                 self._cache.move_to_end(key)
                 return cached
         result = self._compute(site_url, spec, today, dates, revisions)
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > RESULT_CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return result
+
+    def _default_now(self, today: dt.date) -> dt.datetime:
+        if self._now is not None:
+            return self._now()
+        return dt.datetime.combine(today, dt.time(23), freshness.PACIFIC)
+
+    def _hourly(
+        self,
+        site_url: str,
+        spec: QuerySpec,
+        now: dt.datetime,
+        dates: list[dt.date],
+        revisions: tuple[int, ...],
+    ) -> QueryResult:
+        key = (site_url, spec.shape(), revisions, now)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+                return cached
+        site = self.sites[site_url]
+        universe = dataset.site_universe(self.seed, site)
+        days = []
+        for index, (date, revision) in enumerate(zip(dates, revisions, strict=True)):
+            shares = freshness.hour_shares(date, now)
+            if shares is None:
+                continue
+            facts = dataset.hourly_facts(self.seed, site, date, spec.search_type, revision, shares)
+            days.append(aggregation.group_day(facts, spec, universe, index))
+        combined = aggregation.combine_days(days, spec)
+        has_position = spec.search_type not in dataset.PAGE_ONLY_TYPES
+        rows = aggregation.row_tuples(combined, spec, universe, dates, has_position)
+        first_incomplete = freshness.first_incomplete_hour(now)
+        # Set only when the requested range holds incomplete hours (Google's Metadata docs).
+        flagged = spec.end_date >= first_incomplete.date()
+        result = QueryResult(
+            rows,
+            spec.dimensions,
+            spec.aggregation,
+            None,
+            freshness.hour_key(first_incomplete) if flagged else None,
+        )
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > RESULT_CACHE_SIZE:
