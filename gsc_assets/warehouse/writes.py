@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,9 @@ import sqlalchemy as sa
 
 from gsc_assets.search_console.models import DaySlice, Report, ReportData, SearchType
 from gsc_assets.warehouse.engine import (
+    WarehouseUnavailableError,
     begin_write,
+    describe_url,
     insert_ignoring_duplicates,
     is_sqlite,
     lock_for_transaction,
@@ -30,6 +33,11 @@ from gsc_assets.warehouse.schema import gsc_lifetime_dirty, gsc_page_daily, tabl
 from gsc_assets.warehouse.sync_log import append_sync_stmt, sync_log_values
 
 COPY_CHUNK_BYTES = 1 << 20
+# A lost PostgreSQL connection (server restart, failover, a terminated backend) rolls the
+# transaction back, so the whole replace is simply tried again: 0.25 + 0.5 + 1 + 2 s between
+# five attempts rides out a restart of a few seconds.
+WRITE_ATTEMPTS = 5
+WRITE_RETRY_BASE_SECONDS = 0.25
 
 Audit = Callable[[sa.Connection], None]
 
@@ -56,9 +64,56 @@ def replace_partition(
     Per batch: mark the slice's old pages dirty (page report only), delete the slice, insert the
     rows, mark the new pages dirty, append a sync-log row. Then `audit(conn)` runs inside the
     transaction; if it raises, everything is rolled back and the previous version stays.
+    A lost PostgreSQL connection rolls back and retries the whole transaction (WRITE_ATTEMPTS),
+    then raises WarehouseUnavailableError.
     """
     table = table_for(report)
     _check_batches(report, batches)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return _replace_once(engine, table, batches, run_id, audit)
+        except sa.exc.DBAPIError as exc:
+            if not is_connection_loss(engine, exc):
+                raise
+            if attempt == WRITE_ATTEMPTS:
+                raise WarehouseUnavailableError(
+                    _connection_lost_message(engine, table, batches, exc)
+                ) from exc
+            time.sleep(WRITE_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    raise AssertionError("unreachable")
+
+
+def is_connection_loss(engine: sa.Engine, exc: sa.exc.DBAPIError) -> bool:
+    """True when `exc` means the PostgreSQL connection broke (the transaction is rolled back).
+
+    SQLite's OperationalErrors (locked, disk I/O) are not retried: they are not transient here.
+    """
+    return exc.connection_invalidated or (
+        not is_sqlite(engine) and isinstance(exc, sa.exc.OperationalError)
+    )
+
+
+def _connection_lost_message(
+    engine: sa.Engine, table: sa.Table, batches: Sequence[ReportData], exc: sa.exc.DBAPIError
+) -> str:
+    said = (str(exc.orig or exc).strip().splitlines() or [""])[0]
+    dates = sorted({batch.day.date.isoformat() for batch in batches})
+    return (
+        f"lost the connection to the warehouse database at {describe_url(engine)} while "
+        f"replacing {table.name} for {', '.join(dates) or 'no dates'} ({said}), and it did not "
+        f"come back within {WRITE_ATTEMPTS} attempts. Nothing of this partition was written "
+        "(the transaction was rolled back; readers still see the previous version). Check "
+        "GSC_DATABASE_URL and that the database server is running, then re-run the partition."
+    )
+
+
+def _replace_once(
+    engine: sa.Engine,
+    table: sa.Table,
+    batches: Sequence[ReportData],
+    run_id: str | None,
+    audit: Audit | None,
+) -> WriteResult:
     deleted = inserted = 0
     with begin_write(engine) as conn:
         _lock_slices(conn, table, batches)

@@ -1,4 +1,4 @@
-"""What every reliability scenario shares: small simulated sites, the env of a run, exact comparison.
+"""Shared by the reliability scenarios: small simulated sites, a run's env, exact comparison.
 
 The simulator serves seeded data; `assert_warehouse_exact` compares every synced (table, site,
 date) of the warehouse row for row with what the simulator's API returns for it, and checks that
@@ -85,12 +85,12 @@ def expected_rows(sim: Simulator, table: str, site: str, date: dt.date) -> list[
 
 
 def stored_rows(engine: sa.Engine, table: str, site: str, date: dt.date) -> list[tuple[Any, ...]]:
-    """Rows in the API's tuple shape: (date, *dimension keys, clicks, impressions, ctr, position)."""
+    """Rows in the API's tuple shape: (date, *keys, clicks, impressions, ctr, position)."""
     report = report_for(table)
     columns = ["date", *(d.value for d in report.dimensions)]
     columns += ["clicks", "impressions", "ctr", "position"]
     sql = (
-        f"select {', '.join(columns)} from {table} "  # noqa: S608 - names from our schema
+        f"select {', '.join(columns)} from {table} "
         "where site_url = :site and date = :date and search_type = 'web'"
     )
     with engine.connect() as conn:
@@ -116,7 +116,7 @@ def stored_counts(
     counts: dict[tuple[str, dt.date], int] = {}
     with engine.connect() as conn:
         for table in tables:
-            sql = f"select date, count(*) from {table} group by date"  # noqa: S608
+            sql = f"select date, count(*) from {table} group by date"
             found = {str(d): n for d, n in conn.execute(sa.text(sql))}
             for date in dates:
                 counts[(table, date)] = found.get(date.isoformat(), 0)
@@ -143,7 +143,7 @@ def assert_warehouse_exact(
     assert stored_counts(engine, dates, tables) == expected_counts(sim, dates, tables)
     with engine.connect() as conn:
         for table in tables:
-            stored = conn.execute(sa.text(f"select count(*) from {table}")).scalar_one()  # noqa: S608
+            stored = conn.execute(sa.text(f"select count(*) from {table}")).scalar_one()
             wanted = sum(expected_counts(sim, dates, [table]).values())
             assert stored == wanted, (table, stored, wanted)
     return total

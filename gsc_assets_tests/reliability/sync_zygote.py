@@ -1,4 +1,6 @@
-"""A pre-imported sync launcher for crash tests: `python -m gsc_assets_tests.reliability.sync_zygote FIRST LAST`.
+"""A pre-imported sync launcher for crash tests.
+
+`python -m gsc_assets_tests.reliability.sync_zygote FIRST LAST`.
 
 Importing Dagster takes seconds; killing twenty runs must not. This process imports everything
 and builds the definitions once (from its environment: GSC_* as for any run), then for every

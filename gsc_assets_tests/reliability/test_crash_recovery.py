@@ -9,6 +9,7 @@ no pause or reduced rate that would slow the next run.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import random
@@ -37,8 +38,12 @@ from gsc_assets_tests.reliability.harness import (
     stored_counts,
 )
 
-CRASH_SITES = (SiteSpec("https://crash.example.com/", pages=400, queries=6_000, page_query_rows=12_000),)
+CRASH_SITES = (
+    SiteSpec("https://crash.example.com/", pages=400, queries=6_000, page_query_rows=12_000),
+)
 LINE_TIMEOUT_SECONDS = 60.0
+ZYGOTE_MODULE = "gsc_assets_tests.reliability.sync_zygote"
+log = logging.getLogger(__name__)
 
 
 class Zygote:
@@ -47,7 +52,13 @@ class Zygote:
     def __init__(self, env: dict[str, str], first, last) -> None:
         root = Path(__file__).resolve().parents[2]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gsc_assets_tests.reliability.sync_zygote", str(first), str(last)],
+            [
+                sys.executable,
+                "-m",
+                "gsc_assets_tests.reliability.sync_zygote",
+                str(first),
+                str(last),
+            ],
             cwd=root,
             env={**os.environ, **env, "PYTHONWARNINGS": "ignore"},
             stdin=subprocess.PIPE,
@@ -163,8 +174,12 @@ def crash_and_recover(sim, url: str, kills: int, seed: int) -> None:
             recovery_seconds = time.monotonic() - recovery_started
             time.sleep(0.05)  # one more poll of the final state
         assert result.success
-        print(f"kill points: {dict(phases)}; reader polls {watcher.polls}; "
-              f"re-run {recovery_seconds:.1f}s")
+        log.info(
+            "kill points: %s; reader polls %d; re-run %.1fs",
+            dict(phases),
+            watcher.polls,
+            recovery_seconds,
+        )
         assert watcher.violations == []
         assert watcher.polls > kills
         assert sum(phases[p] for p in ("fetching", "mid-write", "between writes")) >= kills // 2

@@ -8,12 +8,14 @@ every synced date, and the materialization metadata reports the retries it took.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import pytest
 
 from gsc_assets.simulator import Simulator
+from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.builders import service_account_key, write_key_file
 from gsc_assets_tests.reliability.harness import (
     SMALL_SITES,
@@ -24,9 +26,9 @@ from gsc_assets_tests.reliability.harness import (
     run_env,
     step_metadata,
 )
-from gsc_assets.warehouse.engine import make_engine
 
 RUN_TIME_LIMIT_SECONDS = 90.0
+log = logging.getLogger(__name__)
 
 
 @pytest.fixture
@@ -68,15 +70,17 @@ def run_and_verify(sim: Simulator, env: dict[str, str], dates: int) -> tuple[dic
         metadata = step_metadata(result, table)
         for name in ("requests", "retries", "throttled", "load_quota_pauses", "token_refreshes"):
             totals[name] = totals.get(name, 0) + int(metadata[name])
-    print(f"elapsed {elapsed:.1f}s, {totals}, simulator {sim.stats()['requests_by_status']}")
+    log.info("elapsed %.1fs, %s, simulator %s", elapsed, totals, sim.stats()["requests_by_status"])
     return totals, elapsed
 
 
-def test_server_errors_drops_and_slow_answers_are_retried_to_exact_data(
-    make_simulator, sqlite_url
-):
+def test_server_errors_drops_and_slow_answers_are_retried_to_exact_data(make_simulator, sqlite_url):
     sim = make_simulator(
-        sites=SMALL_SITES, seed=11, error_rate=0.10, drop_rate=0.05, slow_rate=0.02,
+        sites=SMALL_SITES,
+        seed=11,
+        error_rate=0.10,
+        drop_rate=0.05,
+        slow_rate=0.02,
         slow_seconds=2.5,
     )
     totals, _ = run_and_verify(sim, fault_env(sim, sqlite_url), dates=10)
@@ -92,7 +96,11 @@ def test_quota_storm_far_below_the_budget_is_absorbed_with_exact_data(
 ):
     # Google grants 4 queries per 2 s while the budget says 960 per minute (32 per 2 s).
     sim = make_simulator(
-        sites=SMALL_SITES, seed=12, qpm_per_site=4, qpm_per_user=6, quota_window_seconds=2.0,
+        sites=SMALL_SITES,
+        seed=12,
+        qpm_per_site=4,
+        qpm_per_user=6,
+        quota_window_seconds=2.0,
         quota_error_style=style,
     )
     totals, _ = run_and_verify(sim, fault_env(sim, sqlite_url, GSC_QPM_BUDGET="960"), dates=4)
@@ -107,7 +115,7 @@ def test_token_endpoint_failing_transiently_is_retried(make_simulator, sqlite_ur
     heal = threading.Timer(1.5, lambda: sim.configure(token_failure_rate=0.0))
     heal.start()
     try:
-        totals, elapsed = run_and_verify(sim, key_file_env(sim, sqlite_url, tmp_path), dates=3)
+        totals, _elapsed = run_and_verify(sim, key_file_env(sim, sqlite_url, tmp_path), dates=3)
     finally:
         heal.cancel()
     assert sim.stats()["requests_by_status"].get("503", 0) > 0  # the token endpoint's answers
@@ -132,10 +140,9 @@ def test_token_expiring_mid_run_is_refreshed_and_the_request_retried(
     def expire_after_some_queries() -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not expired.is_set():
-            if sim.stats()["query_requests"] >= 12:
-                if expire_issued_tokens(sim):
-                    expired.set()
-                    return
+            if sim.stats()["query_requests"] >= 12 and expire_issued_tokens(sim):
+                expired.set()
+                return
             time.sleep(0.01)
 
     watcher = threading.Thread(target=expire_after_some_queries, daemon=True)
