@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -28,7 +29,14 @@ _COUNTERS = (
     "rows",
     "limiter_wait_seconds",
 )
-_GAUGES = ("budget_qpm", "peak_in_flight", "peak_queue_depth", "elapsed_seconds")
+_GAUGES = (
+    "budget_qpm",
+    "peak_in_flight",
+    "peak_queue_depth",
+    "elapsed_seconds",
+    "busiest_minute_requests",
+)
+QPM_WINDOW_SECONDS = 60.0
 
 
 @dataclass
@@ -36,6 +44,8 @@ class FetchStats:
     """Counters of one fetcher (or, via `since`, of one slice of its life).
 
     throttled counts 429s and 403 rate-limit answers; rows counts rows kept in results.
+    `busiest_minute_requests` is the most requests started in any 60 s window: the number to
+    hold against `budget_qpm` (it can never exceed it when the limiter works).
     """
 
     budget_qpm: int = 0
@@ -49,11 +59,13 @@ class FetchStats:
     peak_in_flight: int = 0
     peak_queue_depth: int = 0
     elapsed_seconds: float = 0.0
+    busiest_minute_requests: int = 0
     clock: Clock = field(default_factory=SystemClock, repr=False, compare=False)
     _latencies_ms: list[float] = field(default_factory=list, repr=False, compare=False)
     _latency_count: int = field(default=0, repr=False, compare=False)
     _in_flight: int = field(default=0, repr=False, compare=False)
     _started_at: float | None = field(default=None, repr=False, compare=False)
+    _recent_starts: deque[float] = field(default_factory=deque, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False, compare=False)
 
@@ -71,6 +83,12 @@ class FetchStats:
             if self._started_at is None:
                 self._started_at = now
             self.requests += 1
+            # Starts in the last 60 s (at most about one budget of them): the busiest minute.
+            recent = self._recent_starts
+            recent.append(now)
+            while recent[0] <= now - QPM_WINDOW_SECONDS:
+                recent.popleft()
+            self.busiest_minute_requests = max(self.busiest_minute_requests, len(recent))
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
 
@@ -108,10 +126,15 @@ class FetchStats:
 
     @property
     def achieved_qpm(self) -> float:
-        """Requests per minute over the elapsed time between the first and the last request."""
-        if self.elapsed_seconds <= 0:
+        """Requests per minute, averaged over the run but over no less than one minute.
+
+        A run shorter than a minute made all its requests within one minute, so its rate is its
+        request count: 14 requests in a 2 s burst are 14 QPM, not 420 (which would read like a
+        budget violation). Longer runs get the plain average over their elapsed time.
+        """
+        if self.requests == 0:
             return 0.0
-        return self.requests / self.elapsed_seconds * 60.0
+        return self.requests / max(self.elapsed_seconds, QPM_WINDOW_SECONDS) * 60.0
 
     def snapshot(self) -> FetchStats:
         """A consistent copy of the counters (latency samples included), safe to keep."""
@@ -179,5 +202,6 @@ class ProgressReporter:
         days = f"{delivered}/{total}" if total is not None else str(delivered)
         self._sink(
             f"fetched {days} days, {stats.requests} requests, {stats.retries} retries, "
-            f"{stats.achieved_qpm:.0f} QPM (budget {stats.budget_qpm})"
+            f"{stats.achieved_qpm:.0f} QPM, busiest minute {stats.busiest_minute_requests} "
+            f"requests (budget {stats.budget_qpm})"
         )

@@ -51,7 +51,7 @@ def sync_log_values(batch: ReportData, rows_stored: int, run_id: str | None) -> 
         "rows_stored": rows_stored,
         "requests": batch.requests,
         "retries": batch.retries,
-        "throttled": None,  # ReportData does not carry it (yet); NULL means "not recorded"
+        "throttled": batch.throttled,
         "pages": batch.pages,
         "data_state": str(batch.data_state),
         "is_final": batch.is_final,

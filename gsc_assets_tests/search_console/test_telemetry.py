@@ -43,7 +43,31 @@ def test_fetch_stats_tracks_peaks_latency_percentiles_and_qpm():
     assert stats.latency_percentile_ms(95) == 95.0
     assert stats.latency_percentile_ms(99) == 99.0
     assert stats.elapsed_seconds == 30.0 or abs(stats.elapsed_seconds - 30.0) < 1e-6
-    assert abs(stats.achieved_qpm - 200.0) < 1e-6
+    # 100 requests within 30 s: all of them in one minute, so 100 QPM (not 100 / 30 s = 200).
+    assert abs(stats.achieved_qpm - 100.0) < 1e-6
+    assert stats.busiest_minute_requests == 100
+
+
+def test_achieved_qpm_is_the_average_over_runs_longer_than_a_minute_and_busiest_minute_exact():
+    clock = FakeClock()
+    stats = FetchStats(budget_qpm=960, clock=clock)
+    # 14 requests in a 2 s burst: 14 QPM, not 420.
+    for _ in range(14):
+        stats.request_started()
+        clock.advance(2 / 14)
+        stats.request_finished(0.01)
+    assert stats.achieved_qpm == 14.0
+    # After a 100 s pause, 2 requests a second for 3 minutes: 374 requests over ~282 s.
+    clock.advance(100)
+    for _ in range(360):
+        clock.advance(0.5)
+        stats.request_started()
+        stats.request_finished(0.0)
+    assert abs(stats.achieved_qpm - 374 / stats.elapsed_seconds * 60.0) < 1e-9
+    assert 75 < stats.achieved_qpm < 85
+    # The busiest minute is any 60 s of the steady part: the burst was 100 s before it.
+    assert stats.busiest_minute_requests == 120
+    assert stats.as_metadata()["busiest_minute_requests"] == 120
 
 
 def test_as_metadata_returns_only_ints_and_floats():
@@ -68,6 +92,7 @@ def test_as_metadata_returns_only_ints_and_floats():
         "latency_p99_ms",
         "elapsed_seconds",
         "achieved_qpm",
+        "busiest_minute_requests",
         "budget_qpm",
     ):
         assert key in metadata
