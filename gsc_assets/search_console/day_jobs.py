@@ -34,6 +34,7 @@ class DayJob:
         self.pages: dict[WorkUnit, QueryPage] = {}
         self.requests: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
         self.discarded = False
 
     @property
@@ -94,6 +95,7 @@ class DayJob:
             rows=[row for page in pages for row in page.rows],
             requests=self.requests[report.name],
             retries=self.retries[report.name],
+            throttled=self.throttled[report.name],
             pages=len(pages),
             data_state=self.data_state,
             first_incomplete_date=min(incomplete) if incomplete else None,

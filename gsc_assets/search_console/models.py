@@ -370,6 +370,7 @@ class ReportData:
     rows: list[Row] = field(default_factory=list)
     requests: int = 0
     retries: int = 0
+    throttled: int = 0  # 429 / 403 rate-limit answers among `requests` (each one also retried)
     pages: int = 0
     data_state: DataState = DataState.FINAL
     first_incomplete_date: dt.date | None = None

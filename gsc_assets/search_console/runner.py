@@ -132,6 +132,8 @@ class RequestRunner:
             return
         if isinstance(error, RateLimitedError):
             self._stats.add("throttled")
+            with self._lock:
+                task.job.throttled[task.unit.report_name] += 1
             self._limiter.on_throttled(site)
         elif isinstance(error, LoadQuotaError):
             self._stats.add("load_quota_pauses")

@@ -37,7 +37,12 @@ def site_batch(day: dt.date = DAY, search_type=SearchType.WEB, **kwargs) -> Repo
 
 def test_replace_partition_appends_a_complete_sync_record(warehouse_engine):
     batch = site_batch(
-        requests=3, retries=1, pages=2, data_state=DataState.ALL, first_incomplete_date=DAY
+        requests=3,
+        retries=1,
+        throttled=1,
+        pages=2,
+        data_state=DataState.ALL,
+        first_incomplete_date=DAY,
     )
     replace_partition(warehouse_engine, SITE_REPORT, [batch], run_id="run-7")
 
@@ -57,7 +62,7 @@ def test_replace_partition_appends_a_complete_sync_record(warehouse_engine):
         record.pages,
     ) == (1, 1, 3, 1, 2)
     assert (record.data_state, record.is_final, record.first_incomplete_date) == ("all", False, DAY)
-    assert (record.truncated, record.run_id, record.throttled) == (False, "run-7", None)
+    assert (record.truncated, record.run_id, record.throttled) == (False, "run-7", 1)
     assert record.synced_at.tzinfo is not None
     assert abs(record.synced_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
 
