@@ -69,9 +69,7 @@ def _fetch_in_a_process(
     }
 
 
-def test_processes_and_threads_never_exceed_the_budget_at_the_server(
-    warehouse_url, make_simulator
-):
+def test_processes_and_threads_never_exceed_the_budget_at_the_server(warehouse_url, make_simulator):
     sim = make_simulator(
         qpm_per_site=BUDGET,
         qpm_per_user=BUDGET,

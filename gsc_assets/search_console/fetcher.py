@@ -217,3 +217,5 @@ class PartitionFetcher:
                 self._runner.run(task)
             except BaseException as exc:  # a bug must halt the fetch, never hang the consumer
                 self._fail(exc)
+            # An idle worker must not pin its last day (and its rows) while it waits for work.
+            del task

@@ -183,6 +183,7 @@ def test_rate_limits_throttle_the_site_and_load_quota_pauses_it():
     started = clock.time()
     results = collect(fetcher, days(2), (SITE_REPORT,))
     assert len(results) == 2
+    assert [reports["site"].throttled for _, reports in results] == [1, 0]
     assert fetcher.stats.throttled == 1
     assert fetcher.stats.load_quota_pauses == 1
     assert store.get_factor("site:" + SITE) < 1.0
@@ -368,3 +369,126 @@ def test_fetcher_over_http_never_exceeds_the_servers_quota(make_simulator):
     assert "429" not in stats["requests_by_status"], stats["requests_by_status"]
     assert fetcher.stats.throttled == 0
     assert_matches_simulator(sim, results)
+
+
+# --- re-queued units replace; memory stays bounded over many partitions ----------------------
+
+
+def test_a_unit_answered_twice_replaces_its_page_and_opens_the_next_page_once():
+    from gsc_assets.search_console.day_jobs import DayJob
+    from gsc_assets.search_console.models import WorkUnit
+
+    job = DayJob(days(1)[0], (PAGE_REPORT,), DataState.FINAL)
+    client = FakeClient(sizes={"page": 15})
+    first = WorkUnit(job.day, "page", 0)
+    page = client.query(job.request(first, ROW_LIMIT))
+    assert job.accept(first, page, ROW_LIMIT) == WorkUnit(job.day, "page", 10)
+    assert job.accept(first, page, ROW_LIMIT) is None  # the same unit again: no second page 2
+    second = WorkUnit(job.day, "page", 10)
+    assert job.accept(second, client.query(job.request(second, ROW_LIMIT)), ROW_LIMIT) is None
+    assert job.done
+    result = job.result()["page"]
+    assert [row[-4] for row in result.rows] == [float(i) for i in range(15)]
+    assert result.pages == 2
+
+
+def test_a_late_answer_of_a_requeued_unit_replaces_rather_than_appends():
+    """Timeout-then-success where the timed-out request's answer also arrives, late.
+
+    Attempt 1 of page 0 is slow; the unit is re-queued as attempt 2, which answers first;
+    then attempt 1's answer arrives. Both are settled by the same runner code the workers use.
+    An append design would return page 0's rows twice (and queue page 2 twice).
+    """
+    import random
+
+    from gsc_assets.search_console.day_jobs import DayJob
+    from gsc_assets.search_console.models import WorkUnit
+    from gsc_assets.search_console.runner import RequestRunner
+    from gsc_assets.search_console.telemetry import FetchStats
+    from gsc_assets.search_console.work_queue import Task, WorkQueue
+
+    clock, lock = FakeClock(), threading.Lock()
+    stats = FetchStats(clock=clock)
+    queue = WorkQueue(lock, clock, stats)
+    client = FakeClient(sizes={"page": 15})
+    runner = RequestRunner(
+        client,
+        QuotaLimiter(InMemoryQuotaStore(), budget_qpm=100_000, clock=clock),
+        credential_id="sa@x",
+        retry_policy=RetryPolicy(),
+        row_limit=ROW_LIMIT,
+        clock=clock,
+        rng=random.Random(1),
+        lock=lock,
+        queue=queue,
+        stats=stats,
+        halt=threading.Event(),
+        day_done=threading.Condition(lock),
+        check_cancel=lambda: None,
+    )
+    job = DayJob(days(1)[0], (PAGE_REPORT,), DataState.FINAL)
+    unit = WorkUnit(job.day, "page", 0)
+    runner.run(Task(job, unit, attempt=2))  # the retry answers first ...
+    runner.run(Task(job, unit, attempt=1))  # ... then the timed-out attempt's late answer
+    assert client.calls == [(0, "page", 0), (0, "page", 0)]
+    assert len(queue) == 1  # page 2 was queued once, not once per answer
+    with lock:
+        next_task = queue.get()  # due now: returns at once
+    assert next_task is not None and next_task.unit.start_row == ROW_LIMIT
+    runner.run(next_task)
+    assert job.done
+    result = job.result()["page"]
+    assert [row[-4] for row in result.rows] == [float(i) for i in range(15)]
+    assert (result.pages, result.requests) == (2, 3)
+    assert stats.rows == 25  # every answer's rows were received; only one copy is kept
+
+
+def test_two_hundred_days_with_a_slow_consumer_never_buffer_more_than_the_bound(monkeypatch):
+    """Counts live DayJob objects and rows fetched-but-not-consumed, not RSS."""
+    import weakref
+
+    import gsc_assets.search_console.fetcher as fetcher_module
+    from gsc_assets.search_console.day_jobs import DayJob
+
+    live = weakref.WeakSet()
+
+    class CountedDayJob(DayJob):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            live.add(self)
+
+    monkeypatch.setattr(fetcher_module, "DayJob", CountedDayJob)
+    pending_limit, total_days = 4, 200
+    sizes = {"site": 1, "page": 25, "page_query": 20}
+    max_rows_per_day = sum(sizes.values()) + 3 * 2  # FakeClient adds day index % 3 per report
+    fetched_rows, consumed_rows = [0], [0]
+    peaks = {"jobs": 0, "rows": 0}
+
+    client = FakeClient(sizes=sizes)
+    original = client.query
+
+    def counting_query(request):
+        page = original(request)
+        with client.lock:
+            fetched_rows[0] += len(page.rows)
+            peaks["rows"] = max(peaks["rows"], fetched_rows[0] - consumed_rows[0])
+        return page
+
+    client.query = counting_query
+    fetcher = make_fetcher(client, max_concurrency=8, max_pending_days=pending_limit)
+    delivered = 0
+    try:
+        for _day, result in fetcher.iter_days(days(total_days), CORE_REPORTS, DataState.FINAL):
+            peaks["jobs"] = max(peaks["jobs"], len(live))
+            time.sleep(0.002)  # a slow consumer: unbounded workers would run far ahead
+            with client.lock:
+                consumed_rows[0] += sum(len(data.rows) for data in result.values())
+            delivered += 1
+            del result
+    finally:
+        fetcher.close()
+    assert delivered == total_days
+    assert fetched_rows[0] == consumed_rows[0]
+    # The pending days plus the one just handed over (still referenced by the generator).
+    assert 1 < peaks["jobs"] <= pending_limit + 1
+    assert peaks["rows"] <= (pending_limit + 1) * max_rows_per_day
