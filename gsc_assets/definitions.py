@@ -14,10 +14,12 @@ import sqlalchemy as sa
 
 from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
 from gsc_assets.defs.executors import build_executor
+from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.defs.schedules import build_daily_schedule
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.engine import make_engine
+from gsc_assets.warehouse.schema import table_for
 from gsc_assets.warehouse.sync_log import non_final_dates
 
 
@@ -46,7 +48,16 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         max_attempts=settings.max_attempts,
         load_quota_cooloff_seconds=settings.load_quota_cooloff_seconds,
     )
-    report_assets = [build_report_asset(report, settings) for report in settings.reports]
+    for report in settings.reports:
+        table_for(report)  # registered in the schema, so the warehouse resource creates it
+    daily = [r for r in settings.reports if not r.is_hourly]
+    report_assets = [build_report_asset(report, settings) for report in daily]
+    hourly_assets = [build_hourly_asset(r, settings) for r in settings.reports if r.is_hourly]
+    hourly_jobs = (
+        [dg.define_asset_job(HOURLY_JOB_NAME, selection=[a.key for a in hourly_assets])]
+        if hourly_assets
+        else []
+    )
     gsc_page_lifetime = build_lifetime_asset()
     sync_job = dg.define_asset_job(
         "gsc_sync_job",
@@ -54,9 +65,12 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         description="Every report for the selected dates, then the lifetime stats.",
     )
     return dg.Definitions(
-        assets=[*report_assets, gsc_page_lifetime],
-        jobs=[sync_job],
-        schedules=[build_daily_schedule(sync_job, settings, _oldest_non_final(settings))],
+        assets=[*report_assets, gsc_page_lifetime, *hourly_assets],
+        jobs=[sync_job, *hourly_jobs],
+        schedules=[
+            build_daily_schedule(sync_job, settings, _oldest_non_final(settings)),
+            *(build_hourly_schedule(job) for job in hourly_jobs),
+        ],
         executor=build_executor(settings),
         resources={
             "search_console": search_console,

@@ -18,11 +18,17 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from gsc_assets.search_console.models import (
+    BUILTIN_REPORTS,
     CORE_REPORTS,
     RETENTION_MONTHS,
     DataState,
     Report,
     SearchType,
+)
+from gsc_assets.search_console.reports import (
+    DEFAULT_REPORT_NAMES,
+    load_custom_reports,
+    select_builtin,
 )
 
 PACIFIC = ZoneInfo("America/Los_Angeles")  # Search Console days are Pacific Time
@@ -68,6 +74,11 @@ VARIABLES: dict[str, str] = {
     "GSC_FRESHNESS_MAX_AGE_DAYS": "the newest final partition may be at most this old (default 5)",
     "GSC_ALERT_WEBHOOK_URL": "Slack-compatible webhook for alerts (default: log only)",
     "DAGSTER_WEBSERVER_URL": "base URL of the Dagster UI, for links in alerts",
+    "GSC_REPORTS": "comma-separated built-in reports to sync (default `site,page,page_query`); "
+    "also: country, device, search_appearance, page_country, page_device, and the opt-in "
+    "fresh hour-by-hour site_hourly, page_hourly. Each report costs its own requests",
+    "GSC_REPORTS_FILE": "YAML file of custom reports, each its own asset and table "
+    "`gsc_<name>_daily` (see examples/reports.yaml); validated at load",
 }
 
 
@@ -137,6 +148,7 @@ class Settings:
             "freshness_max_age_days": parser.integer("GSC_FRESHNESS_MAX_AGE_DAYS", 5, 1, 365),
             "alert_webhook_url": parser.optional_url("GSC_ALERT_WEBHOOK_URL"),
             "webserver_url": parser.optional_url("DAGSTER_WEBSERVER_URL"),
+            "reports": parser.reports("GSC_REPORTS", "GSC_REPORTS_FILE"),
         }
         if values["executor"] == "celery" and not values["celery_broker_url"]:
             parser.problems.append(
@@ -330,6 +342,18 @@ class _Parser:
                 "use sqlite:///path/to/file.sqlite or postgresql+psycopg2://user@host/db"
             )
         return raw
+
+    def reports(self, names_variable: str, file_variable: str) -> tuple[Report, ...]:
+        raw = self.raw(names_variable)
+        names = [n.strip() for n in raw.split(",") if n.strip()] if raw else []
+        builtin, problems = select_builtin(names or DEFAULT_REPORT_NAMES)
+        self.problems += [f"{names_variable}: {problem}" for problem in problems]
+        path = self.raw(file_variable)
+        if path is None:
+            return builtin
+        custom, problems = load_custom_reports(path, taken=BUILTIN_REPORTS)
+        self.problems += [f"{file_variable}: {problem}" for problem in problems]
+        return (*builtin, *custom)
 
     def backfill_policy(self, name: str) -> int | None:
         raw = self.raw(name)

@@ -51,12 +51,18 @@ def _metric_columns() -> list[sa.Column]:
 
 
 def table_for(report: Report) -> sa.Table:
-    """The daily table of `report`, built from its dimensions and registered in `metadata`."""
+    """The table of `report`, built from its dimensions and registered in `metadata`.
+
+    Hourly reports add `hour` (Google's key, `2025-04-07T00:00:00-07:00`) to the natural key and
+    an `is_complete` flag: false from metadata.first_incomplete_hour on (the hour may change).
+    """
     if not report.table:
         raise ValueError(f"report {report.name!r} is not stored: it names no table")
+    hour = ("hour",) if report.is_hourly else ()
+    extra = ("is_complete",) if report.is_hourly else ()
     existing = metadata.tables.get(report.table)
     if existing is not None:
-        expected = (*SLICE_COLUMNS, *dimension_columns(report), *METRIC_COLUMNS)
+        expected = (*SLICE_COLUMNS, *hour, *dimension_columns(report), *METRIC_COLUMNS, *extra)
         if tuple(existing.columns.keys()) != expected:
             raise ValueError(f"table {report.table!r} is already defined with other columns")
         return existing
@@ -66,8 +72,10 @@ def table_for(report: Report) -> sa.Table:
         sa.Column("site_url", sa.Text, primary_key=True),
         sa.Column("date", sa.Date, primary_key=True),
         sa.Column("search_type", sa.Text, primary_key=True),
+        *(sa.Column(name, sa.Text, primary_key=True) for name in hour),
         *(sa.Column(name, sa.Text, primary_key=True) for name in dimension_columns(report)),
         *_metric_columns(),
+        *(sa.Column(name, sa.Boolean, nullable=False) for name in extra),
         comment=report.description or None,
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import Report, ReportData, SearchType
+from gsc_assets.search_console.models import DataState, Report, ReportData, SearchType
 from gsc_assets.warehouse.schema import gsc_sync_log
 
 
@@ -131,9 +131,14 @@ def non_final_dates(
     search_type: SearchType | str | None = None,
     report: Report | str | None = None,
 ) -> list[dt.date]:
-    """Dates whose latest sync (for any matching key) holds data that may still change."""
+    """Dates whose latest daily sync (for any matching key) holds data that may still change.
+
+    Hourly syncs are left out: their days are re-fetched by the hourly asset, and a day it
+    stopped refreshing must not keep the daily window open forever.
+    """
     records = latest_syncs(engine, site_url=site_url, search_type=search_type, report=report)
-    return sorted({record.date for record in records if not record.is_final})
+    hourly = DataState.HOURLY_ALL.value
+    return sorted({r.date for r in records if not r.is_final and r.data_state != hourly})
 
 
 def synced_dates(
