@@ -20,7 +20,7 @@ from gsc_assets.search_console.credentials import TokenProvider, load_token_prov
 from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
-from gsc_assets.warehouse.engine import create_schema, make_engine
+from gsc_assets.warehouse.engine import create_schema, ensure_reachable, make_engine
 from gsc_assets.warehouse.quota_store import SqlQuotaStore
 
 _T = TypeVar("_T")
@@ -65,6 +65,10 @@ class SearchConsoleResource(dg.ConfigurableResource):
         if self.quota_store == "memory":
             return InMemoryQuotaStore()
         self._quota_engine = make_engine(self.quota_database_url)
+        # A clear message naming the setting, not a driver traceback from creating the tables.
+        ensure_reachable(
+            self._quota_engine, setting="GSC_QUOTA_DATABASE_URL (default: GSC_DATABASE_URL)"
+        )
         return SqlQuotaStore(self._quota_engine)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

@@ -144,8 +144,8 @@ def describe_url(engine: sa.Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
-def ensure_reachable(engine: sa.Engine) -> None:
-    """Connect once; raise WarehouseUnavailableError with the fix when that fails."""
+def ensure_reachable(engine: sa.Engine, *, setting: str = "GSC_DATABASE_URL") -> None:
+    """Connect once; on failure raise WarehouseUnavailableError naming `setting` and the fix."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -153,7 +153,7 @@ def ensure_reachable(engine: sa.Engine) -> None:
         first_line = (str(exc.orig or exc).strip().splitlines() or [""])[0]
         raise WarehouseUnavailableError(
             f"cannot reach the warehouse database at {describe_url(engine)} ({first_line}); "
-            "check GSC_DATABASE_URL and that the database server is running and accepts "
+            f"check {setting} and that the database server is running and accepts "
             "connections"
         ) from exc
 
