@@ -66,18 +66,43 @@ def table_for(report: Report) -> sa.Table:
         if tuple(existing.columns.keys()) != expected:
             raise ValueError(f"table {report.table!r} is already defined with other columns")
         return existing
+    dimensions = dimension_columns(report)
     return sa.Table(
         report.table,
         metadata,
-        sa.Column("site_url", sa.Text, primary_key=True),
-        sa.Column("date", sa.Date, primary_key=True),
-        sa.Column("search_type", sa.Text, primary_key=True),
-        *(sa.Column(name, sa.Text, primary_key=True) for name in hour),
-        *(sa.Column(name, sa.Text, primary_key=True) for name in dimension_columns(report)),
+        sa.Column("site_url", sa.Text, nullable=False),
+        sa.Column("date", sa.Date, nullable=False),
+        sa.Column("search_type", sa.Text, nullable=False),
+        *(sa.Column(name, sa.Text, nullable=False) for name in hour),
+        *(sa.Column(name, sa.Text, nullable=False) for name in dimensions),
         *_metric_columns(),
         *(sa.Column(name, sa.Boolean, nullable=False) for name in extra),
+        *_natural_key(report.table, (*SLICE_COLUMNS, *hour), dimensions),
         comment=report.description or None,
     )
+
+
+def _natural_key(
+    table: str, plain: tuple[str, ...], dimensions: tuple[str, ...]
+) -> list[sa.SchemaItem]:
+    """The natural key: a primary key, except over text dimensions on PostgreSQL.
+
+    A PostgreSQL btree entry holds at most ~2,700 bytes, and Google's page URLs reach 2,048
+    characters (queries are long too): a page x query key would not fit. There the key is a
+    UNIQUE index over the short key columns and md5() of each dimension, so the database still
+    enforces "no duplicate natural keys" (md5 collisions of real pages are not a concern).
+    """
+    if not dimensions:
+        return [sa.PrimaryKeyConstraint(*plain)]
+    return [
+        sa.PrimaryKeyConstraint(*plain, *dimensions).ddl_if(dialect="sqlite"),
+        sa.Index(
+            f"uq_{table}_natural_key",
+            *(sa.column(name) for name in plain),
+            *(sa.func.md5(sa.column(name)) for name in dimensions),
+            unique=True,
+        ).ddl_if(dialect="postgresql"),
+    ]
 
 
 gsc_site_daily, gsc_page_daily, gsc_page_query_daily = (table_for(r) for r in CORE_REPORTS)
