@@ -64,8 +64,9 @@ VARIABLES: dict[str, str] = {
     "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
     "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
     "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
-    "GSC_EXECUTOR": "`multiprocess` (default: each step in a process beside its run) or `celery` "
-    "(steps run on dagster-celery workers; install the `celery` extra, see docs/deploy.md)",
+    "GSC_EXECUTOR": "`multiprocess` (default: each step in a process beside its run), `in_process` "
+    "(a run's steps in the run's own process: cheapest on a small machine) or `celery` (steps run "
+    "on dagster-celery workers; install the `celery` extra, see docs/deploy.md)",
     "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
     "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery",
     "GSC_CELERY_BACKEND_URL": "Celery result backend (default `rpc://`)",
@@ -141,7 +142,9 @@ class Settings:
                 "GSC_LOAD_QUOTA_COOLOFF_SECONDS", 900.0, 0.0, 86_400.0
             ),
             "backfill_max_partitions_per_run": parser.backfill_policy("GSC_BACKFILL_POLICY"),
-            "executor": parser.choice("GSC_EXECUTOR", "multiprocess", ("multiprocess", "celery")),
+            "executor": parser.choice(
+                "GSC_EXECUTOR", "multiprocess", ("multiprocess", "in_process", "celery")
+            ),
             "celery_broker_url": parser.text("GSC_CELERY_BROKER_URL"),
             "celery_backend_url": parser.text("GSC_CELERY_BACKEND_URL") or "rpc://",
             "celery_queue": parser.text("GSC_CELERY_QUEUE") or "dagster",

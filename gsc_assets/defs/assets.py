@@ -11,13 +11,14 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from gsc_assets.defs.metadata import sync_metadata
+from gsc_assets.defs.metadata import audit_failure_metadata, sync_metadata
 from gsc_assets.defs.partitions import backfill_policy, daily_partitions, partition_dates
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
-from gsc_assets.defs.sync import sync_report
+from gsc_assets.defs.sync import supported_search_types, sync_report
 from gsc_assets.search_console.models import PAGE_REPORT, Report
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.lifetime import refresh_lifetime
+from gsc_assets.warehouse.quality import AuditFailedError
 
 SYNC_GROUP = "search_console"
 SITE_TAG = "gsc/site"  # a run tagged with one configured site syncs only that site
@@ -26,6 +27,10 @@ API_POOL = "gsc_api"  # a Dagster concurrency pool: caps sync steps on every lau
 
 class SyncConfigurationError(dg.Failure):
     """Settings a sync needs are missing (raised at run start with every problem listed)."""
+
+
+class AuditFailure(dg.Failure):
+    """A date's rows disagreed with Search Console's totals and were not published."""
 
 
 def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinition:
@@ -41,7 +46,9 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         tags={"gsc/report": report.name},
         description=f"Search Console {report.description}: dimensions "
         f"{[d.value for d in report.request_dimensions]}, aggregation {report.aggregation_type.value}. "
-        "Each partition (a Pacific-Time date) is replaced atomically for every site and search type.",
+        "Each partition (a Pacific-Time date) is replaced atomically for every site and search "
+        "type; page-grouped reports are audited against Google's byPage totals before they are "
+        "published.",
     )
     def report_asset(
         context: dg.AssetExecutionContext,
@@ -51,6 +58,10 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         missing = settings.missing_for_sync()
         if missing:
             raise SyncConfigurationError(description="; ".join(missing))
+        search_types = supported_search_types(report, settings.search_types)
+        skipped = sorted(set(settings.search_types) - set(search_types))
+        if skipped:
+            context.log.info(f"{report.table}: Search Console has no such data for {skipped}")
         cancel = threading.Event()
         fetcher = search_console.fetcher(cancel_event=cancel, progress=context.log.info)
         try:
@@ -60,11 +71,15 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
                 report,
                 partition_dates(context),
                 sites=sites_for_run(context.run.tags, settings.sites),
-                search_types=settings.search_types,
+                search_types=search_types,
                 data_state=settings.data_state,
                 run_id=context.run.run_id,
                 log=context.log.info,
             )
+        except AuditFailedError as error:
+            raise AuditFailure(
+                description=str(error), metadata=audit_failure_metadata(error)
+            ) from error
         finally:
             # Reached on success, on a permanent error and on run termination from the UI alike:
             # nothing queued may outlive the step.

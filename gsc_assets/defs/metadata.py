@@ -8,6 +8,7 @@ import dagster as dg
 
 from gsc_assets.defs.sync import SyncOutcome
 from gsc_assets.search_console.telemetry import FetchStats
+from gsc_assets.warehouse.quality import AuditFailedError
 
 
 def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
@@ -18,6 +19,10 @@ def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
         "dates": len(outcome.dates),
         "slices": outcome.slices,
         "non_final_slices": outcome.non_final_slices,
+        # False while Search Console may still change a date (dataState=all, first_incomplete_date):
+        # a later run replaces it with final data.
+        "final": not outcome.non_final_dates,
+        "non_final_dates": dg.MetadataValue.json([d.isoformat() for d in outcome.non_final_dates]),
         "truncated_slices": outcome.truncated_slices,
         "write_seconds": round(outcome.write_seconds, 3),
     }
@@ -26,3 +31,25 @@ def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
         metadata["first_date"] = dg.MetadataValue.text(min(outcome.dates).isoformat())
         metadata["last_date"] = dg.MetadataValue.text(max(outcome.dates).isoformat())
     return metadata
+
+
+def as_metadata(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values as Dagster metadata: numbers and text as they are, the rest as JSON."""
+    converted: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, bool | int | float | str):
+            converted[key] = value
+        elif value is None:
+            converted[key] = dg.MetadataValue.null()
+        else:
+            converted[key] = dg.MetadataValue.json(value)
+    return converted
+
+
+def audit_failure_metadata(error: AuditFailedError) -> dict[str, Any]:
+    """The numbers of every failed audit check, keyed `<check>.<number>`, plus date and table."""
+    values: dict[str, Any] = {"table": error.report.table, "date": error.date.isoformat()}
+    for name, outcome in error.outcomes.items():
+        values.update({f"{name}.{key}": value for key, value in outcome.metadata.items()})
+        values[f"{name}.description"] = outcome.description
+    return as_metadata(values)

@@ -4,6 +4,11 @@ Plain Python (no Dagster types), so it is testable with a simulator and a wareho
 fetcher streams days in order while the next ones are already being fetched; each date's slices
 (every site x search type) are written in one transaction, so a date is either wholly the old
 version or wholly the new one.
+
+Write-audit-publish: reports aggregated by page are fetched together with Google's byPage totals
+for the same day; the totals are stored and the like-for-like audit (`quality.audit_written_date`)
+runs inside the date's transaction. A failed audit raises `AuditFailedError` and rolls the date
+back, so the previous version stays visible and nothing downstream (lifetime stats) sees it.
 """
 
 from __future__ import annotations
@@ -16,10 +21,21 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.models import DataState, DaySlice, Report, ReportData, SearchType
+from gsc_assets.search_console.models import (
+    PAGE_TOTALS_REPORT,
+    DataState,
+    DaySlice,
+    Report,
+    ReportData,
+    SearchType,
+)
+from gsc_assets.warehouse.quality import audit_written_date
+from gsc_assets.warehouse.totals import needs_page_totals, replace_totals
 from gsc_assets.warehouse.writes import replace_partition
 
-AuditFactory = Callable[[dt.date, Sequence[ReportData]], Callable[[sa.Connection], None] | None]
+
+class UnsupportedCombinationError(ValueError):
+    """A report was requested for a search type Google rejects it for; raised before any request."""
 
 
 @dataclass
@@ -33,6 +49,7 @@ class SyncOutcome:
     rows_written: int = 0
     rows_deleted: int = 0
     non_final_slices: int = 0
+    non_final_dates: list[dt.date] = field(default_factory=list)
     truncated_slices: int = 0
     write_seconds: float = 0.0
     batches_by_date: dict[dt.date, list[ReportData]] = field(default_factory=dict)
@@ -44,14 +61,27 @@ def day_slices(
     sites: Sequence[str],
     search_types: Sequence[SearchType],
 ) -> list[DaySlice]:
-    """Every (site, date, search type) the report covers, date-major so dates finish in order."""
+    """Every (site, date, search type) the report covers, date-major so dates finish in order.
+
+    Raises UnsupportedCombinationError, naming every problem, when Google rejects the report for
+    one of `search_types` (e.g. a query dimension for discover): callers choose the types.
+    """
+    problems = [problem for t in search_types for problem in report.problems_for(t)]
+    if problems:
+        raise UnsupportedCombinationError("; ".join(problems))
     return [
         DaySlice(site, date, search_type)
         for date in dates
         for site in sites
         for search_type in search_types
-        if not report.problems_for(search_type)
     ]
+
+
+def supported_search_types(
+    report: Report, search_types: Sequence[SearchType]
+) -> tuple[SearchType, ...]:
+    """The search types Google allows `report` for (no query for discover/googleNews, ...)."""
+    return tuple(t for t in search_types if not report.problems_for(t))
 
 
 def sync_report(
@@ -64,41 +94,60 @@ def sync_report(
     search_types: Sequence[SearchType],
     data_state: DataState,
     run_id: str | None = None,
-    audit_for: AuditFactory | None = None,
     log: Callable[[str], None] = lambda _message: None,
     keep_batches: bool = False,
 ) -> SyncOutcome:
-    """Fetch `report` for `dates` and replace each date's partition as soon as it is complete."""
+    """Fetch `report` for `dates` and replace each date's partition as soon as it is complete.
+
+    Raises UnsupportedCombinationError before any request for a report/search-type combination
+    Google rejects, and AuditFailedError when a date fails its audit (earlier dates stay written).
+    """
     outcome = SyncOutcome(report=report)
     days = day_slices(report, dates, sites, search_types)
+    fetched = [report, PAGE_TOTALS_REPORT] if needs_page_totals(report) else [report]
     slices_per_date = {date: 0 for date in dates}
     for day in days:
         slices_per_date[day.date] += 1
-    pending: dict[dt.date, list[ReportData]] = {}
+    pending: dict[dt.date, list[dict[str, ReportData]]] = {}
     for date in [d for d, count in slices_per_date.items() if count == 0]:
-        _write_date(engine, report, date, [], outcome, run_id, audit_for, log, keep_batches)
-    for day, results in fetcher.iter_days(days, [report], data_state):
-        batches = pending.setdefault(day.date, [])
-        batches.append(results[report.name])
-        if len(batches) == slices_per_date[day.date]:
+        _write_date(engine, report, date, [], outcome, run_id, log, keep_batches)
+    for day, results in fetcher.iter_days(days, fetched, data_state):
+        slices = pending.setdefault(day.date, [])
+        slices.append(results)
+        if len(slices) == slices_per_date[day.date]:
             del pending[day.date]
-            _write_date(engine, report, day.date, batches, outcome, run_id, audit_for, log, keep_batches)
+            _write_date(engine, report, day.date, slices, outcome, run_id, log, keep_batches)
     return outcome
+
+
+def _publish_audit(
+    report: Report, date: dt.date, totals: Sequence[ReportData]
+) -> Callable[[sa.Connection], None]:
+    """Store the totals fetched with the rows, then audit the date, on the write transaction."""
+
+    def audit(conn: sa.Connection) -> None:
+        replace_totals(conn, report, totals)
+        audit_written_date(conn, report, date)
+
+    return audit
 
 
 def _write_date(
     engine: sa.Engine,
     report: Report,
     date: dt.date,
-    batches: list[ReportData],
+    slices: list[dict[str, ReportData]],
     outcome: SyncOutcome,
     run_id: str | None,
-    audit_for: AuditFactory | None,
     log: Callable[[str], None],
     keep_batches: bool,
 ) -> None:
     started = time.perf_counter()
-    audit = audit_for(date, batches) if audit_for else None
+    batches = [results[report.name] for results in slices]
+    totals = [
+        results[PAGE_TOTALS_REPORT.name] for results in slices if PAGE_TOTALS_REPORT.name in results
+    ]
+    audit = _publish_audit(report, date, totals) if needs_page_totals(report) else None
     result = replace_partition(engine, report, batches, run_id=run_id, audit=audit)
     outcome.write_seconds += time.perf_counter() - started
     outcome.dates.append(date)
@@ -107,6 +156,8 @@ def _write_date(
     outcome.rows_written += result.rows_inserted
     outcome.rows_deleted += result.rows_deleted
     outcome.non_final_slices += sum(1 for b in batches if not b.is_final)
+    if any(not b.is_final for b in batches):
+        outcome.non_final_dates.append(date)
     outcome.truncated_slices += sum(1 for b in batches if b.truncated)
     if keep_batches:
         outcome.batches_by_date[date] = batches

@@ -162,3 +162,20 @@ gsc_sync_log = sa.Table(
     sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_gsc_sync_log_key", "site_url", "date", "search_type", "report"),
 )
+
+# The like-for-like totals fetched together with a report's rows (page rows must sum to the
+# dimensions [date] byPage totals; GSC_API.md "Data limits and semantics"). Replaced in the same
+# transaction as the rows they describe, so checks compare stored rows to Google's totals in SQL.
+# A day Google had no data for is stored as zeros: "fetched, empty" differs from "never fetched".
+gsc_api_totals = sa.Table(
+    "gsc_api_totals",
+    metadata,
+    sa.Column("site_url", sa.Text, primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("search_type", sa.Text, primary_key=True),
+    sa.Column("report", sa.Text, primary_key=True),
+    sa.Column("aggregation_type", sa.Text, nullable=False),
+    *_metric_columns(),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Search Console totals fetched with each report's rows, for reconciliation",
+)

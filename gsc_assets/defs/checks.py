@@ -1,0 +1,192 @@
+"""Asset checks: the SQL in `warehouse/quality.py`, run after each sync for the run's dates.
+
+Checks that compare like with like are blocking ERRORs: a failure fails the run and skips the
+lifetime stats downstream. They also run before publishing, inside each date's write transaction
+(`sync.py`), so a failed comparison normally never reaches the warehouse at all; the checks here
+catch what changes afterwards. WARN checks (truncation, URL variants, retention) never block.
+Every result's metadata holds the numbers compared and the partition dates it looked at.
+"""
+
+# No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+import sqlalchemy as sa
+
+from gsc_assets.defs.metadata import as_metadata
+from gsc_assets.defs.partitions import dates_from_keys
+from gsc_assets.defs.resources import WarehouseResource
+from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, Report
+from gsc_assets.settings import Settings, oldest_retained_date, today_pacific
+from gsc_assets.warehouse import quality
+from gsc_assets.warehouse.schema import table_for
+
+RETENTION_WARNING_DAYS = 14  # how early a date about to leave Search Console is reported
+
+Evaluate = Callable[[sa.Connection, list[dt.date]], quality.CheckOutcome]
+
+
+def check_dates(
+    context: dg.AssetCheckExecutionContext, conn: sa.Connection, report: Report
+) -> list[dt.date]:
+    """The run's partition dates; in a run without partitions (a check run alone), the dates
+    the report's most recent sync wrote."""
+    if context.has_partition_key or context.has_partition_key_range:
+        return dates_from_keys(context.partition_keys)
+    return quality.latest_run_dates(conn, report)
+
+
+def to_result(outcome: quality.CheckOutcome, dates: Sequence[dt.date]) -> dg.AssetCheckResult:
+    """A CheckOutcome as Dagster's result, the partition dates in its metadata."""
+    metadata = {**outcome.metadata, "partition_dates": [d.isoformat() for d in dates]}
+    return dg.AssetCheckResult(
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity(outcome.severity),
+        description=outcome.description,
+        metadata=as_metadata(metadata),
+    )
+
+
+def build_check(
+    report: Report, name: str, description: str, *, blocking: bool, evaluate: Evaluate
+) -> dg.AssetChecksDefinition:
+    """An asset check on `report`'s table that evaluates `evaluate` for the run's dates."""
+
+    @dg.asset_check(asset=report.table, name=name, description=description, blocking=blocking)
+    def check(
+        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> dg.AssetCheckResult:
+        with warehouse.engine.connect() as conn:
+            dates = check_dates(context, conn, report)
+            return to_result(evaluate(conn, dates), dates)
+
+    return check
+
+
+def common_checks(report: Report) -> list[dg.AssetChecksDefinition]:
+    """The checks every daily table gets: rows match the sync log, natural keys unique."""
+    table = table_for(report)
+    return [
+        build_check(
+            report,
+            "rows_match_sync_log",
+            "Rows stored per site/date/search type equal the rows the latest sync fetched and "
+            "stored (gsc_sync_log). ERROR: something changed the table outside a sync.",
+            blocking=True,
+            evaluate=lambda conn, dates: quality.rows_match_sync_log(conn, report, dates),
+        ),
+        build_check(
+            report,
+            "has_no_duplicate_keys",
+            f"No two rows of {table.name} share a natural key "
+            f"({', '.join(c.name for c in table.primary_key)}). ERROR.",
+            blocking=True,
+            evaluate=lambda conn, dates: quality.has_no_duplicate_keys(conn, table, dates),
+        ),
+    ]
+
+
+def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    """Reconciliation, completeness, URL variants, freshness and retention for page rows."""
+    return [
+        build_check(
+            PAGE_REPORT,
+            "pages_sum_to_page_totals",
+            "Page rows summed per site/date/search type equal Google's page-aggregated totals "
+            "for the day (dimensions [date], aggregationType byPage). ERROR on any difference.",
+            blocking=True,
+            evaluate=quality.pages_sum_to_page_totals,
+        ),
+        build_check(
+            PAGE_REPORT,
+            "is_complete",
+            "ERROR when Search Console's totals show data for a day but no page rows are stored; "
+            "WARN when a day reached the 50,000-row cap (metadata: clicks lost per the totals).",
+            blocking=True,
+            evaluate=lambda conn, dates: quality.is_complete(
+                conn, PAGE_REPORT, dates, require_rows=True
+            ),
+        ),
+        build_check(
+            PAGE_REPORT,
+            "has_no_url_variants",
+            "WARN when one page appears under several URLs (trailing slash, letter case, "
+            "tracking parameters, http vs https), splitting its numbers; examples in metadata.",
+            blocking=False,
+            evaluate=quality.has_no_url_variants,
+        ),
+        build_check(
+            PAGE_REPORT,
+            "is_fresh",
+            "Every site's newest final page partition is at most "
+            f"{settings.freshness_max_age_days} days old (GSC_FRESHNESS_MAX_AGE_DAYS). ERROR, "
+            "not blocking.",
+            blocking=False,
+            evaluate=lambda conn, _dates: quality.is_fresh(
+                conn,
+                settings.sites,
+                today=today_pacific(),
+                max_age_days=settings.freshness_max_age_days,
+            ),
+        ),
+        build_check(
+            PAGE_REPORT,
+            "retention_gaps",
+            "WARN for dates leaving Search Console's 16-month window within "
+            f"{RETENTION_WARNING_DAYS} days that were never synced: sync them before they are "
+            "lost.",
+            blocking=False,
+            evaluate=lambda conn, _dates: retention_gaps(conn, settings, today_pacific()),
+        ),
+    ]
+
+
+def retention_gaps(conn: sa.Connection, settings: Settings, today: dt.date) -> quality.CheckOutcome:
+    """Unsynced dates among those leaving the retention window soon, from GSC_START_DATE on."""
+    oldest = oldest_retained_date(today)
+    last = oldest + dt.timedelta(days=RETENTION_WARNING_DAYS - 1)
+    return quality.retention_gaps(
+        conn,
+        settings.sites,
+        [t.value for t in settings.search_types],
+        first=max(oldest, settings.start_date),
+        last=last,
+    )
+
+
+def page_query_checks() -> list[dg.AssetChecksDefinition]:
+    """Reconciliation and truncation for page x query rows."""
+    return [
+        build_check(
+            PAGE_QUERY_REPORT,
+            "queries_within_page_totals",
+            "Query rows summed per site/date/search type do not exceed Google's byPage totals "
+            "(anonymized queries are in the totals, never rows). ERROR if they do; metadata "
+            "reports the hidden share of clicks.",
+            blocking=True,
+            evaluate=quality.queries_within_page_totals,
+        ),
+        build_check(
+            PAGE_QUERY_REPORT,
+            "is_complete",
+            "WARN when a day reached the 50,000-row cap, with the clicks and impressions the "
+            "byPage totals hold beyond the stored rows.",
+            blocking=True,
+            evaluate=lambda conn, dates: quality.is_complete(
+                conn, PAGE_QUERY_REPORT, dates, require_rows=False
+            ),
+        ),
+    ]
+
+
+def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    """Every check for the configured reports."""
+    checks = [check for report in settings.reports for check in common_checks(report)]
+    names = {report.name for report in settings.reports}
+    if PAGE_REPORT.name in names:
+        checks += page_checks(settings)
+    if PAGE_QUERY_REPORT.name in names:
+        checks += page_query_checks()
+    return checks

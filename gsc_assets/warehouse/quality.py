@@ -1,0 +1,520 @@
+"""The SQL behind the data-quality checks: each function returns a CheckOutcome, never raises.
+
+No Dagster types here: `gsc_assets/defs/checks.py` turns outcomes into asset-check results and
+`audit_written_date` runs the like-for-like ones inside a partition's write transaction
+(write-audit-publish: a failing audit rolls the new version back, the previous one stays).
+
+What compares with what (GSC_API.md "Data limits and semantics"):
+- page rows summed == byPage totals of the day (exact, up to float rounding);
+- page x query rows summed <= byPage totals (anonymized queries are in totals, never rows; the
+  50,000-row cap drops the tail); the gap is reported as the hidden share;
+- property totals (byProperty) are a separate series: used only as evidence a day has data.
+Every function takes the dates to look at and works on a Connection, so it can run on the write
+transaction (seeing uncommitted rows) or on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, Report
+from gsc_assets.warehouse.schema import (
+    gsc_api_totals,
+    gsc_page_daily,
+    gsc_site_daily,
+    gsc_sync_log,
+    table_for,
+)
+from gsc_assets.warehouse.sync_log import latest_syncs_stmt
+from gsc_assets.warehouse.urls import variant_groups
+
+ERROR, WARN = "ERROR", "WARN"
+RELATIVE_TOLERANCE = 1e-9  # sums of doubles in another order; real differences are whole clicks
+ABSOLUTE_TOLERANCE = 1e-6
+MAX_EXAMPLES = 5
+
+Slice = tuple[str, dt.date, str]  # (site_url, date, search_type)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check's verdict: passed, how bad a failure is, and the numbers it compared."""
+
+    passed: bool
+    severity: str
+    description: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class AuditFailedError(Exception):
+    """A partition's like-for-like audit failed; its write transaction is rolled back.
+
+    `outcomes` maps each failed check's name to its outcome (with the numbers compared).
+    """
+
+    def __init__(self, report: Report, date: dt.date, outcomes: Mapping[str, CheckOutcome]) -> None:
+        self.report, self.date, self.outcomes = report, date, dict(outcomes)
+        reasons = "; ".join(f"{name}: {o.description}" for name, o in self.outcomes.items())
+        super().__init__(
+            f"{report.table} {date.isoformat()} not published (previous version kept): {reasons}"
+        )
+
+
+@dataclass(frozen=True)
+class SliceSums:
+    """A slice's stored rows summed, beside the totals Google reported for it."""
+
+    slice: Slice
+    rows: int
+    clicks: float
+    impressions: float
+    api_clicks: float
+    api_impressions: float
+
+    def describe(self) -> dict[str, Any]:
+        """The numbers as metadata-friendly values."""
+        site, date, search_type = self.slice
+        return {
+            "site": site,
+            "date": date.isoformat(),
+            "search_type": search_type,
+            "rows": self.rows,
+            "stored_clicks": self.clicks,
+            "api_clicks": self.api_clicks,
+            "stored_impressions": self.impressions,
+            "api_impressions": self.api_impressions,
+        }
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=ABSOLUTE_TOLERANCE)
+
+
+def _at_most(a: float, b: float) -> bool:
+    return a <= b or _close(a, b)
+
+
+def _slice_key(row: Any) -> Slice:
+    date = row.date if isinstance(row.date, dt.date) else dt.date.fromisoformat(str(row.date))
+    return (row.site_url, date, row.search_type)
+
+
+def slice_sums(conn: sa.Connection, report: Report, dates: Sequence[dt.date]) -> list[SliceSums]:
+    """Per slice with stored API totals for `report`: its row count and sums beside the totals."""
+    table, totals = table_for(report), gsc_api_totals.c
+    sums = (
+        sa.select(
+            table.c.site_url,
+            table.c.date,
+            table.c.search_type,
+            sa.func.count().label("rows"),
+            sa.func.sum(table.c.clicks).label("clicks"),
+            sa.func.sum(table.c.impressions).label("impressions"),
+        )
+        .where(table.c.date.in_(dates))
+        .group_by(table.c.site_url, table.c.date, table.c.search_type)
+        .subquery()
+    )
+    stmt = (
+        sa.select(
+            totals.site_url,
+            totals.date,
+            totals.search_type,
+            sa.func.coalesce(sums.c.rows, 0).label("rows"),
+            sa.func.coalesce(sums.c.clicks, 0.0).label("clicks"),
+            sa.func.coalesce(sums.c.impressions, 0.0).label("impressions"),
+            totals.clicks.label("api_clicks"),
+            totals.impressions.label("api_impressions"),
+        )
+        .select_from(
+            gsc_api_totals.outerjoin(
+                sums,
+                sa.and_(
+                    sums.c.site_url == totals.site_url,
+                    sums.c.date == totals.date,
+                    sums.c.search_type == totals.search_type,
+                ),
+            )
+        )
+        .where(totals.report == report.name, totals.date.in_(dates))
+        .order_by(totals.site_url, totals.date, totals.search_type)
+    )
+    return [
+        SliceSums(_slice_key(r), r.rows, r.clicks, r.impressions, r.api_clicks, r.api_impressions)
+        for r in conn.execute(stmt)
+    ]
+
+
+def _dates_metadata(dates: Sequence[dt.date]) -> dict[str, Any]:
+    return {"dates": [d.isoformat() for d in sorted(dates)]}
+
+
+def pages_sum_to_page_totals(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
+    """ERROR when a slice's page rows do not sum to Google's byPage totals for that day."""
+    compared = slice_sums(conn, PAGE_REPORT, dates)
+    bad = [
+        s
+        for s in compared
+        if not (_close(s.clicks, s.api_clicks) and _close(s.impressions, s.api_impressions))
+    ]
+    metadata = {
+        **_dates_metadata(dates),
+        "slices_compared": len(compared),
+        "mismatched_slices": len(bad),
+        "stored_clicks": sum(s.clicks for s in compared),
+        "api_clicks": sum(s.api_clicks for s in compared),
+        "stored_impressions": sum(s.impressions for s in compared),
+        "api_impressions": sum(s.api_impressions for s in compared),
+        "mismatches": [s.describe() for s in bad[:MAX_EXAMPLES]],
+    }
+    description = (
+        f"{len(bad)} of {len(compared)} site/date/type slices: page rows do not sum to the "
+        "byPage totals"
+        if bad
+        else f"page rows sum to the byPage totals in all {len(compared)} slices"
+    )
+    return CheckOutcome(not bad, ERROR, description, metadata)
+
+
+def queries_within_page_totals(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
+    """ERROR when page x query rows sum to more than the byPage totals (they can only be less).
+
+    Metadata reports the hidden share, 1 - sum(query clicks) / page totals clicks: clicks on
+    anonymized queries plus, on truncated days, clicks in rows past the 50,000-row cap.
+    """
+    compared = slice_sums(conn, PAGE_QUERY_REPORT, dates)
+    truncated = truncated_slices(conn, PAGE_QUERY_REPORT, dates)
+    bad = [
+        s
+        for s in compared
+        if not (_at_most(s.clicks, s.api_clicks) and _at_most(s.impressions, s.api_impressions))
+    ]
+    complete = [s for s in compared if s.slice not in truncated]
+    metadata = {
+        **_dates_metadata(dates),
+        "slices_compared": len(compared),
+        "slices_exceeding_totals": len(bad),
+        "hidden_clicks_share": _hidden_share(compared),
+        "anonymized_clicks_share": _hidden_share(complete),
+        "truncated_slices": len(compared) - len(complete),
+        "hidden_clicks_share_by_site": _hidden_share_by_site(compared),
+        "exceeding": [s.describe() for s in bad[:MAX_EXAMPLES]],
+    }
+    description = (
+        f"{len(bad)} of {len(compared)} slices: query rows sum to MORE than the byPage totals"
+        if bad
+        else f"query rows stay within the byPage totals in all {len(compared)} slices; "
+        f"{metadata['hidden_clicks_share']:.1%} of clicks are hidden (anonymized or past the cap)"
+    )
+    return CheckOutcome(not bad, ERROR, description, metadata)
+
+
+def _hidden_share(sums: Iterable[SliceSums]) -> float:
+    sums = list(sums)
+    api_clicks = sum(s.api_clicks for s in sums)
+    if api_clicks <= 0:
+        return 0.0
+    return round(1.0 - sum(s.clicks for s in sums) / api_clicks, 6)
+
+
+def _hidden_share_by_site(sums: Sequence[SliceSums]) -> dict[str, float]:
+    by_site: dict[str, list[SliceSums]] = defaultdict(list)
+    for s in sums:
+        by_site[s.slice[0]].append(s)
+    return {site: _hidden_share(site_sums) for site, site_sums in sorted(by_site.items())}
+
+
+def _latest_syncs(conn: sa.Connection, report: Report, dates: Sequence[dt.date]) -> list[Any]:
+    log = gsc_sync_log.c
+    return list(conn.execute(latest_syncs_stmt([log.report == report.name, log.date.in_(dates)])))
+
+
+def truncated_slices(conn: sa.Connection, report: Report, dates: Sequence[dt.date]) -> set[Slice]:
+    """Slices whose latest sync reached the 50,000-row cap."""
+    return {_slice_key(row) for row in _latest_syncs(conn, report, dates) if row.truncated}
+
+
+def _row_counts(conn: sa.Connection, table: sa.Table, dates: Sequence[dt.date]) -> dict[Slice, int]:
+    stmt = (
+        sa.select(table.c.site_url, table.c.date, table.c.search_type, sa.func.count().label("n"))
+        .where(table.c.date.in_(dates))
+        .group_by(table.c.site_url, table.c.date, table.c.search_type)
+    )
+    return {_slice_key(row): row.n for row in conn.execute(stmt)}
+
+
+def rows_match_sync_log(
+    conn: sa.Connection, report: Report, dates: Sequence[dt.date]
+) -> CheckOutcome:
+    """ERROR when a slice's stored rows differ from the rows its latest sync fetched and stored."""
+    counts = _row_counts(conn, table_for(report), dates)
+    logged = {_slice_key(row): row for row in _latest_syncs(conn, report, dates)}
+    problems = []
+    for key in sorted(counts.keys() | logged.keys()):
+        sync, stored = logged.get(key), counts.get(key, 0)
+        if sync is None or not sync.rows_fetched == sync.rows_stored == stored:
+            problems.append(
+                {
+                    "site": key[0],
+                    "date": key[1].isoformat(),
+                    "search_type": key[2],
+                    "rows_in_table": stored,
+                    "rows_fetched": None if sync is None else sync.rows_fetched,
+                    "rows_stored_by_sync": None if sync is None else sync.rows_stored,
+                }
+            )
+    metadata = {
+        **_dates_metadata(dates),
+        "slices_checked": len(counts.keys() | logged.keys()),
+        "rows_in_table": sum(counts.values()),
+        "rows_fetched": sum(row.rows_fetched for row in logged.values()),
+        "mismatched_slices": len(problems),
+        "mismatches": problems[:MAX_EXAMPLES],
+    }
+    description = (
+        f"{len(problems)} slices hold other rows than their latest sync fetched"
+        if problems
+        else f"rows stored equal rows fetched in all {metadata['slices_checked']} slices"
+    )
+    return CheckOutcome(not problems, ERROR, description, metadata)
+
+
+def has_no_duplicate_keys(
+    conn: sa.Connection, table: sa.Table, dates: Sequence[dt.date] | None = None
+) -> CheckOutcome:
+    """ERROR when two rows share a natural key (the table's primary-key columns).
+
+    The schema's primary keys forbid this; the check guards warehouses whose tables were
+    created or migrated without them, and loads that bypass `replace_partition`.
+    """
+    key = [column for column in table.columns if column.primary_key]
+    groups = sa.select(*key, sa.func.count().label("copies")).group_by(*key)
+    if dates is not None:
+        groups = groups.where(table.c.date.in_(dates))
+    duplicated = groups.having(sa.func.count() > 1).subquery()
+    count = conn.execute(sa.select(sa.func.count()).select_from(duplicated)).scalar_one()
+    examples = conn.execute(sa.select(duplicated).limit(MAX_EXAMPLES)).mappings().all()
+    metadata = {
+        **(_dates_metadata(dates) if dates is not None else {}),
+        "table": table.name,
+        "duplicate_keys": int(count),
+        "examples": [{k: str(v) for k, v in row.items()} for row in examples],
+    }
+    description = (
+        f"{count} natural keys of {table.name} appear more than once"
+        if count
+        else f"every natural key of {table.name} appears once"
+    )
+    return CheckOutcome(not count, ERROR, description, metadata)
+
+
+def has_no_url_variants(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
+    """WARN when one page appears under several URLs (slash, case, tracking parameters, scheme).
+
+    Search Console counts each URL separately, so variants split one page's numbers.
+    """
+    page = gsc_page_daily.c
+    stmt = (
+        sa.select(page.site_url, page.search_type, page.page).where(page.date.in_(dates)).distinct()
+    )
+    pages_by_scope: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in conn.execute(stmt):
+        pages_by_scope[(row.site_url, row.search_type)].append(row.page)
+    groups = [
+        (scope, group)
+        for scope, pages in sorted(pages_by_scope.items())
+        for group in variant_groups(pages)
+    ]
+    kinds: dict[str, int] = defaultdict(int)
+    for _, group in groups:
+        for kind in group.kinds:
+            kinds[kind] += 1
+    metadata = {
+        **_dates_metadata(dates),
+        "variant_groups": len(groups),
+        "urls_involved": sum(len(group.urls) for _, group in groups),
+        "groups_by_kind": dict(sorted(kinds.items())),
+        "examples": [
+            {"site": scope[0], "search_type": scope[1], "urls": list(group.urls)}
+            for scope, group in groups[:MAX_EXAMPLES]
+        ],
+    }
+    description = (
+        f"{len(groups)} pages appear under several URL variants"
+        if groups
+        else "no page appears under several URL variants"
+    )
+    return CheckOutcome(not groups, WARN, description, metadata)
+
+
+def is_complete(
+    conn: sa.Connection, report: Report, dates: Sequence[dt.date], *, require_rows: bool
+) -> CheckOutcome:
+    """Truncated slices (WARN, with what the totals say was lost); with `require_rows`, slices
+    with data in the property or page totals but no rows at all (ERROR)."""
+    truncated = truncated_slices(conn, report, dates)
+    sums = {s.slice: s for s in slice_sums(conn, report, dates) if s.slice in truncated}
+    lost_clicks = sum(s.api_clicks - s.clicks for s in sums.values())
+    api_clicks = sum(s.api_clicks for s in sums.values())
+    missing = _slices_without_rows(conn, report, dates) if require_rows else []
+    metadata = {
+        **_dates_metadata(dates),
+        "truncated_slices": len(truncated),
+        "truncated": [
+            {"site": s[0], "date": s[1].isoformat(), "search_type": s[2]}
+            for s in sorted(truncated)[:MAX_EXAMPLES]
+        ],
+        "lost_clicks": lost_clicks,
+        "lost_impressions": sum(s.api_impressions - s.impressions for s in sums.values()),
+        "lost_clicks_share": round(lost_clicks / api_clicks, 6) if api_clicks > 0 else 0.0,
+        "slices_missing_rows": len(missing),
+        "missing": [
+            {"site": s[0], "date": s[1].isoformat(), "search_type": s[2]}
+            for s in missing[:MAX_EXAMPLES]
+        ],
+    }
+    if missing:
+        description = f"{len(missing)} slices have data in Search Console's totals but no rows"
+        return CheckOutcome(False, ERROR, description, metadata)
+    if truncated:
+        description = (
+            f"{len(truncated)} slices reached the 50,000-row cap; "
+            f"{metadata['lost_clicks_share']:.1%} of their clicks are not in rows"
+        )
+        return CheckOutcome(False, WARN, description, metadata)
+    return CheckOutcome(True, WARN, "no slice is truncated or missing rows", metadata)
+
+
+def _slices_without_rows(
+    conn: sa.Connection, report: Report, dates: Sequence[dt.date]
+) -> list[Slice]:
+    site, totals = gsc_site_daily.c, gsc_api_totals.c
+    with_data = {
+        _slice_key(row)
+        for row in conn.execute(
+            sa.select(site.site_url, site.date, site.search_type).where(
+                site.date.in_(dates), site.impressions > 0
+            )
+        )
+    }
+    with_data |= {
+        _slice_key(row)
+        for row in conn.execute(
+            sa.select(totals.site_url, totals.date, totals.search_type).where(
+                totals.report == report.name, totals.date.in_(dates), totals.impressions > 0
+            )
+        )
+    }
+    return sorted(with_data - _row_counts(conn, table_for(report), dates).keys())
+
+
+def is_fresh(
+    conn: sa.Connection, sites: Sequence[str], *, today: dt.date, max_age_days: int
+) -> CheckOutcome:
+    """ERROR when a site's newest final page partition is older than `max_age_days`."""
+    log = gsc_sync_log.c
+    latest = latest_syncs_stmt([log.report == PAGE_REPORT.name]).subquery()
+    stmt = (
+        sa.select(latest.c.site_url, sa.func.max(latest.c.date).label("newest"))
+        .where(latest.c.is_final.is_(True))
+        .group_by(latest.c.site_url)
+    )
+    newest = {row.site_url: _as_date(row.newest) for row in conn.execute(stmt)}
+    ages = {site: (today - newest[site]).days if site in newest else None for site in sites}
+    stale = [site for site, age in ages.items() if age is None or age > max_age_days]
+    metadata = {
+        "today": today.isoformat(),
+        "max_age_days": max_age_days,
+        "newest_final_date": {s: newest[s].isoformat() if s in newest else None for s in sites},
+        "age_days": ages,
+        "stale_sites": stale,
+    }
+    description = (
+        f"{len(stale)} sites have no final page data newer than {max_age_days} days"
+        if stale
+        else f"every site has final page data at most {max_age_days} days old"
+    )
+    return CheckOutcome(not stale, ERROR, description, metadata)
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def retention_gaps(
+    conn: sa.Connection,
+    sites: Sequence[str],
+    search_types: Sequence[str],
+    *,
+    first: dt.date,
+    last: dt.date,
+) -> CheckOutcome:
+    """WARN for dates in [first, last] — about to leave Search Console's 16-month window — that
+    were never synced for the page report (per site and search type)."""
+    log = gsc_sync_log.c
+    stmt = (
+        sa.select(log.site_url, log.date, log.search_type)
+        .where(log.report == PAGE_REPORT.name, log.date.between(first, last))
+        .distinct()
+    )
+    synced = {_slice_key(row) for row in conn.execute(stmt)}
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    gaps = [
+        (site, day, search_type)
+        for site in sites
+        for search_type in search_types
+        for day in days
+        if (site, day, search_type) not in synced
+    ]
+    gap_dates: dict[str, list[str]] = defaultdict(list)
+    for site, day, search_type in gaps:
+        gap_dates[f"{site} {search_type}"].append(day.isoformat())
+    metadata = {
+        "window_first": first.isoformat(),
+        "window_last": last.isoformat(),
+        "unsynced_slices": len(gaps),
+        "unsynced_dates": dict(gap_dates),
+    }
+    description = (
+        f"{len(gaps)} site/date/type slices leave Search Console's retention window by "
+        f"{last.isoformat()} and were never synced"
+        if gaps
+        else f"every date leaving the retention window by {last.isoformat()} was synced"
+    )
+    return CheckOutcome(not gaps, WARN, description, metadata)
+
+
+def audit_written_date(conn: sa.Connection, report: Report, date: dt.date) -> None:
+    """The write-audit-publish gate: raise AuditFailedError when a like-for-like check fails.
+
+    Runs on the write transaction after the rows and totals of `date` are written.
+    """
+    outcomes = {"rows_match_sync_log": rows_match_sync_log(conn, report, [date])}
+    if report.name == PAGE_REPORT.name:
+        outcomes["pages_sum_to_page_totals"] = pages_sum_to_page_totals(conn, [date])
+    elif report.name == PAGE_QUERY_REPORT.name:
+        outcomes["queries_within_page_totals"] = queries_within_page_totals(conn, [date])
+    failed = {name: outcome for name, outcome in outcomes.items() if not outcome.passed}
+    if failed:
+        raise AuditFailedError(report, date, failed)
+
+
+def latest_run_dates(conn: sa.Connection, report: Report) -> list[dt.date]:
+    """The dates written by the run that last synced `report` (empty when none did)."""
+    log = gsc_sync_log.c
+    newest = sa.select(sa.func.max(log.id)).where(log.report == report.name).scalar_subquery()
+    latest_run = sa.select(log.run_id).where(log.id == newest).scalar_subquery()
+    stmt = (
+        sa.select(log.date)
+        .where(log.report == report.name, log.run_id == latest_run)
+        .distinct()
+        .order_by(log.date)
+    )
+    return [_as_date(value) for value in conn.execute(stmt).scalars()]
