@@ -13,10 +13,12 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
+from gsc_assets.defs.checks import build_checks
 from gsc_assets.defs.executors import build_executor
 from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.defs.schedules import build_daily_schedule
+from gsc_assets.defs.sensors import build_alert_sensors
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.schema import table_for
@@ -59,6 +61,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         else []
     )
     gsc_page_lifetime = build_lifetime_asset()
+    checks = build_checks(settings)
     sync_job = dg.define_asset_job(
         "gsc_sync_job",
         selection=[*(asset.key for asset in report_assets), gsc_page_lifetime.key],
@@ -66,6 +69,8 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     )
     return dg.Definitions(
         assets=[*report_assets, gsc_page_lifetime, *hourly_assets],
+        asset_checks=checks,
+        sensors=build_alert_sensors(checks, settings),
         jobs=[sync_job, *hourly_jobs],
         schedules=[
             build_daily_schedule(sync_job, settings, _oldest_non_final(settings)),
