@@ -1,0 +1,161 @@
+"""Sync semantics through Dagster against the simulator: search types, finality, lifetime.
+
+Contract: all six search types sync exactly what the API serves (no position for discover and
+googleNews, no query report for them); asking explicitly for an unsupported combination fails
+before any request; data fetched while Search Console calls it incomplete is marked non-final
+and replaced by final data later; the lifetime table equals a full recomputation after any
+sequence of backfills, re-materializations and restated days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from gsc_assets.definitions import build_definitions
+from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
+from gsc_assets.defs.sync import UnsupportedCombinationError, sync_report
+from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, DataState, SearchType
+from gsc_assets.settings import today_pacific
+from gsc_assets.warehouse.engine import make_engine
+from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
+from gsc_assets.warehouse.sync_log import latest_syncs
+from gsc_assets_tests.defs.test_assets import env_for
+from gsc_assets_tests.defs.test_checks import SMALL_SITE
+
+ALL_TYPES = [t.value for t in SearchType]
+
+
+def rows_of(engine, table: str, columns: list[str], search_type: str, day: dt.date) -> list[tuple]:
+    with engine.connect() as conn:
+        result = conn.execute(
+            sa.text(
+                f"select {', '.join(columns)} from {table} "
+                "where search_type = :t and date = :d"
+            ),
+            {"t": search_type, "d": day},
+        )
+        return sorted(tuple(row) for row in result)
+
+
+def test_all_six_search_types_sync_exactly(simulator, warehouse_url):
+    day = today_pacific() - dt.timedelta(days=5)
+    env = env_for(
+        simulator,
+        warehouse_url,
+        GSC_SITES=SMALL_SITE.site_url,
+        GSC_SEARCH_TYPES=",".join(ALL_TYPES),
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize_dates(
+            build_definitions(env),
+            [PAGE_REPORT.table, PAGE_QUERY_REPORT.table],
+            day,
+            day,
+            instance=instance,
+        )
+    assert result.success
+    engine = make_engine(warehouse_url)
+    for search_type in ALL_TYPES:
+        want = sorted(
+            (row[1], *row[-4:])
+            for row in simulator.expected_rows(
+                SMALL_SITE.site_url, day, search_type, ["date", "page"], "byPage"
+            )
+        )
+        got = rows_of(
+            engine,
+            "gsc_page_daily",
+            ["page", "clicks", "impressions", "ctr", "position"],
+            search_type,
+            day,
+        )
+        assert got == want and got, search_type
+        positions = {row[-1] for row in got}
+        if search_type in ("discover", "googleNews"):
+            assert positions == {None}
+            assert rows_of(engine, "gsc_page_query_daily", ["page"], search_type, day) == []
+        else:
+            assert None not in positions
+            assert rows_of(engine, "gsc_page_query_daily", ["page"], search_type, day)
+    engine.dispose()
+
+
+def test_an_explicitly_unsupported_combination_fails_before_any_request(make_simulator, tmp_path):
+    sim = make_simulator()
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    with pytest.raises(UnsupportedCombinationError, match="'discover' does not support"):
+        sync_report(
+            None,  # never reached: the combination is refused first
+            engine,
+            PAGE_QUERY_REPORT,
+            [today_pacific() - dt.timedelta(days=5)],
+            sites=[SMALL_SITE.site_url],
+            search_types=[SearchType.WEB, SearchType.DISCOVER],
+            data_state=DataState.FINAL,
+        )
+    assert sim.stats()["requests_total"] == 0
+    engine.dispose()
+
+
+def test_fresh_data_is_non_final_until_refetched_final(make_simulator, warehouse_url):
+    sim_today = today_pacific() - dt.timedelta(days=5)
+    sim = make_simulator(sites=(SMALL_SITE,), today=sim_today)
+    day = sim_today - dt.timedelta(days=1)  # inside Search Console's incomplete window
+    env = env_for(sim, warehouse_url, GSC_DATA_STATE="all")
+    defs = build_definitions(env)
+    engine = make_engine(warehouse_url)
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = materialize_dates(defs, [PAGE_REPORT.table], day, day, instance=instance)
+        assert first.success
+        metadata = first.asset_materializations_for_node(PAGE_REPORT.table)[0].metadata
+        assert metadata["final"].value is False
+        assert metadata["non_final_dates"].value == [day.isoformat()]
+        [record] = latest_syncs(engine, report=PAGE_REPORT, date=day)
+        assert not record.is_final and record.data_state == "all"
+        fresh_clicks = (
+            engine.connect().execute(sa.text("select sum(clicks) from gsc_page_daily")).scalar_one()
+        )
+        sim.configure(today=sim_today + dt.timedelta(days=3))
+        second = materialize_dates(defs, [PAGE_REPORT.table], day, day, instance=instance)
+    assert second.success
+    assert second.asset_materializations_for_node(PAGE_REPORT.table)[0].metadata["final"].value
+    [record] = latest_syncs(engine, report=PAGE_REPORT, date=day)
+    assert record.is_final
+    final_rows = sim.expected_rows(SMALL_SITE.site_url, day, "web", ["date", "page"], "byPage")
+    want = sorted((row[1], row[-4]) for row in final_rows)
+    assert rows_of(engine, "gsc_page_daily", ["page", "clicks"], "web", day) == want
+    assert sum(row[-4] for row in final_rows) > fresh_clicks  # values were replaced, not kept
+    engine.dispose()
+
+
+def test_lifetime_equals_a_full_recomputation_after_backfills_reruns_and_restated_days(
+    make_simulator, warehouse_url
+):
+    sim = make_simulator(sites=(SMALL_SITE,))
+    last = today_pacific() - dt.timedelta(days=5)
+    env = env_for(sim, warehouse_url)
+    defs = build_definitions(env)
+    engine = make_engine(warehouse_url)
+    page = [PAGE_REPORT.table]
+    steps = [
+        (last - dt.timedelta(days=2), last),  # backfill three days
+        (last, last),  # re-materialize one, unchanged
+        (last - dt.timedelta(days=1), last - dt.timedelta(days=1)),  # after the day is restated
+        (last - dt.timedelta(days=6), last - dt.timedelta(days=5)),  # an older backfill
+    ]
+    with dg.DagsterInstance.ephemeral() as instance:
+        for index, (first, end) in enumerate(steps):
+            if index == 2:
+                sim.mutate_day(SMALL_SITE.site_url, first, "web")
+            assert materialize_dates(defs, page, first, end, instance=instance).success
+            lifetime = materialize_unpartitioned(defs, ["gsc_page_lifetime"], instance=instance)
+            assert lifetime.success
+            assert lifetime_matches_full_recompute(engine) == [], index
+    with engine.connect() as conn:
+        pages = conn.execute(sa.text("select count(*) from gsc_page_lifetime")).scalar_one()
+    assert pages > 0
+    engine.dispose()
