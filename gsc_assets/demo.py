@@ -48,7 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         last = today_pacific() - dt.timedelta(days=3)
         first = last - dt.timedelta(days=args.days - 1)
         _say(f"backfilling {first} .. {last} ({args.days} days) into {args.database_url}")
-        result = _materialize_range(env, first, last)
+        sync, result = _materialize_range(env, first, last)
+        _say("checks:\n  " + "\n  ".join(check_summary(sync)))
         if not result.success:
             _say("the run failed; see the log above")
             return 1
@@ -65,16 +66,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _materialize_range(env: dict[str, str], first: dt.date, last: dt.date) -> dg.ExecuteInProcessResult:
+def _materialize_range(
+    env: dict[str, str], first: dt.date, last: dt.date
+) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult]:
+    """The sync run (whose check evaluations the summary shows) and the last run made."""
     defs = build_definitions(env)
     with dg.DagsterInstance.ephemeral() as instance:
         tables = [r.table for r in CORE_REPORTS]
-        result = materialize_dates(defs, tables, first, last, instance=instance, log_level="INFO")
-        if result.success:
+        sync = materialize_dates(defs, tables, first, last, instance=instance, log_level="INFO")
+        result = sync
+        if sync.success:
             result = materialize_unpartitioned(
                 defs, ["gsc_page_lifetime"], instance=instance, log_level="INFO"
             )
-    return result
+    return sync, result
+
+
+# The figures worth a line in the summary, per check (all numbers are in the check's metadata).
+KEY_NUMBERS = (
+    "slices_compared",
+    "mismatched_slices",
+    "hidden_clicks_share",
+    "anonymized_clicks_share",
+    "truncated_slices",
+    "lost_clicks_share",
+    "slices_missing_rows",
+    "variant_groups",
+    "duplicate_keys",
+    "unsynced_slices",
+    "stale_sites",
+)
+
+
+def check_summary(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per check evaluation: asset, check, passed/FAILED (severity), key numbers."""
+    lines = []
+    for evaluation in sorted(
+        result.get_asset_check_evaluations(),
+        key=lambda e: (e.asset_key.to_user_string(), e.check_name),
+    ):
+        verdict = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
+        numbers = ", ".join(
+            f"{name}={evaluation.metadata[name].value}"
+            for name in KEY_NUMBERS
+            if name in evaluation.metadata
+        )
+        lines.append(
+            f"{evaluation.asset_key.to_user_string()}.{evaluation.check_name}: {verdict}"
+            + (f" [{numbers}]" if numbers else "")
+        )
+    return lines
 
 
 def summarize(engine: sa.Engine, first: dt.date, last: dt.date) -> pd.DataFrame:
