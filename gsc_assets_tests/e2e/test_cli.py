@@ -1,0 +1,139 @@
+"""The README's `dagster asset materialize` commands, run as CI would: real processes, exit codes.
+
+Contract: the commands printed in README "Materialize from the command line" (read from the
+README itself, only the dates substituted) exit 0 and leave the warehouse holding exactly what the
+simulator serves for those dates; a sync the credential may not do (403) exits non-zero and writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from gsc_assets.demo import compare_with_simulator
+from gsc_assets.search_console.models import CORE_REPORTS
+from gsc_assets.settings import today_pacific
+from gsc_assets.warehouse.engine import make_engine
+from gsc_assets_tests.e2e.processes import (
+    REPO_ROOT,
+    gsc_env,
+    make_dagster_home,
+    run_cli,
+    venv_bin,
+)
+
+pytestmark = pytest.mark.e2e
+
+SYNC_TABLES = [report.table for report in CORE_REPORTS]
+LAST_FINAL_DAY = today_pacific() - dt.timedelta(days=5)
+
+
+def readme_materialize_commands() -> list[list[str]]:
+    """Each `dagster asset materialize` command of the README's command-line section, as argv."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Materialize from the command line", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
+        text = block.replace("\\\n", " ")
+        commands += [shlex.split(line) for line in text.splitlines() if line.startswith("dagster ")]
+    return commands
+
+
+def readme_command(option: str, value: str) -> list[str]:
+    """The README command that has `option`, with its value replaced and our `dagster` binary."""
+    (command,) = [c for c in readme_materialize_commands() if option in c]
+    argv = [venv_bin("dagster"), *command[1:]]
+    argv[argv.index(option) + 1] = value
+    return argv
+
+
+@pytest.fixture
+def cli_env(simulator, tmp_path: Path) -> dict[str, str]:
+    home = make_dagster_home(tmp_path / "dagster_home")
+    return gsc_env(
+        dagster_home=home,
+        api_base_url=simulator.base_url,
+        sites=simulator.sites,
+        database_url=f"sqlite:///{tmp_path / 'warehouse.sqlite'}",
+        extra={
+            "GSC_DATA_STATE": "final",
+            "GSC_START_DATE": (LAST_FINAL_DAY - dt.timedelta(days=20)).isoformat(),
+            "GSC_MAX_CONCURRENCY": "4",
+        },
+    )
+
+
+def assert_warehouse_matches(env: dict[str, str], simulator, first: dt.date, last: dt.date):
+    engine = make_engine(env["GSC_DATABASE_URL"])
+    try:
+        assert compare_with_simulator(engine, simulator, simulator.sites, first, last) == []
+        with engine.connect() as conn:
+            for table in SYNC_TABLES:
+                dates = conn.execute(sa.text(f"select distinct date from {table}")).scalars()
+                assert {dt.date.fromisoformat(str(d)[:10]) for d in dates} == {
+                    first + dt.timedelta(days=n) for n in range((last - first).days + 1)
+                }
+    finally:
+        engine.dispose()
+
+
+def test_readme_commands_are_the_ones_tested():
+    commands = readme_materialize_commands()
+
+    assert len(commands) == 3
+    assert all(
+        c[:5] == ["dagster", "asset", "materialize", "-m", "gsc_assets.definitions"]
+        for c in commands
+    )
+    assert sum("--partition" in c for c in commands) == 1
+    assert sum("--partition-range" in c for c in commands) == 1
+
+
+def test_cli_one_date_exits_0_and_stores_exactly_what_the_api_serves(simulator, cli_env):
+    day = LAST_FINAL_DAY
+
+    result = run_cli(readme_command("--partition", day.isoformat()), cli_env)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert_warehouse_matches(cli_env, simulator, day, day)
+
+
+def test_cli_date_range_then_lifetime_exit_0(simulator, cli_env):
+    first, last = LAST_FINAL_DAY - dt.timedelta(days=2), LAST_FINAL_DAY
+
+    sync = run_cli(readme_command("--partition-range", f"{first}...{last}"), cli_env)
+    (lifetime_command,) = [
+        c for c in readme_materialize_commands() if "--select" in c and "gsc_page_lifetime" in c
+    ]
+    lifetime = run_cli([venv_bin("dagster"), *lifetime_command[1:]], cli_env)
+
+    assert sync.returncode == 0, sync.stderr[-3000:]
+    assert lifetime.returncode == 0, lifetime.stderr[-3000:]
+    assert_warehouse_matches(cli_env, simulator, first, last)
+    engine = make_engine(cli_env["GSC_DATABASE_URL"])
+    with engine.connect() as conn:
+        pages = conn.execute(sa.text("select count(*) from gsc_page_lifetime")).scalar_one()
+        daily_pages = conn.execute(
+            sa.text(
+                "select count(*) from "
+                "(select distinct site_url, search_type, page from gsc_page_daily) p"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert pages == daily_pages > 0
+
+
+def test_cli_exits_non_zero_when_the_credential_may_not_read_a_site(cli_env):
+    cli_env["GSC_SITES"] += ",https://not-ours.example.net/"
+
+    result = run_cli(readme_command("--partition", LAST_FINAL_DAY.isoformat()), cli_env)
+
+    assert result.returncode != 0
+    assert "not-ours.example.net" in result.stdout + result.stderr
+    assert "permission" in (result.stdout + result.stderr).lower()
