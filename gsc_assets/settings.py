@@ -75,6 +75,9 @@ VARIABLES: dict[str, str] = {
     "GSC_FRESHNESS_MAX_AGE_DAYS": "the newest final partition may be at most this old (default 5)",
     "GSC_ALERT_WEBHOOK_URL": "Slack-compatible webhook for alerts (default: log only)",
     "DAGSTER_WEBSERVER_URL": "base URL of the Dagster UI, for links in alerts",
+    "GSC_DAGSTER_PG_URL": "the Dagster instance's PostgreSQL URL "
+    "(`postgresql+psycopg2://user@host/db`), read only by `dagster_postgres.yaml`; "
+    "default: the instance is SQLite under DAGSTER_HOME",
     "GSC_REPORTS": "comma-separated built-in reports to sync (default `site,page,page_query`); "
     "also: country, device, search_appearance, page_country, page_device, and the opt-in "
     "fresh hour-by-hour site_hourly, page_hourly. Each report costs its own requests",
