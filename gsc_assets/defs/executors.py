@@ -29,6 +29,8 @@ def celery_executor_config(settings: Settings) -> dict[str, Any]:
 
 def build_executor(settings: Settings) -> dg.ExecutorDefinition | None:
     """The executor `GSC_EXECUTOR` names, or None for Dagster's default (multiprocess)."""
+    if settings.executor == "in_process":
+        return dg.in_process_executor
     if settings.executor != "celery":
         return None
     try:
