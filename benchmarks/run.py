@@ -1,0 +1,62 @@
+"""Benchmark suite against the built-in simulator.
+
+`python -m benchmarks.run [--quick] [--only NAME]`
+
+Scenarios (latency-bound and CPU-bound kept apart):
+  latency_bound     page report, 60 days, 300 ms median / 2 s p99 latency: 1 vs 4..32 workers
+  throughput        page x query, 14 days (~50k rows a day): rows/s into SQLite and Postgres
+                    against a bare bulk insert of the same rows (the ceiling)
+  quota_bound       quota 600 QPM, budget 600, ~3 minutes (--quick: ~1.5 minutes)
+  concurrent_runs   4 Dagster runs (processes) on one site sharing 600 QPM
+  limiter_overhead  one admission in-process and through SqlQuotaStore (SQLite, Postgres)
+  memory            peak RSS of a process: one 50k-row day and a 60-day run
+
+Each prints a table, writes benchmarks/results/<name>.json (gitignored) and replaces its
+section in BENCHMARKS.md (date, variant, cores, load average). Postgres: 127.0.0.1:5432, user
+postgres, database `test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from benchmarks.common import machine, record
+from benchmarks.fetch_scenarios import latency_bound, quota_bound, throughput
+from benchmarks.process_scenarios import concurrent_runs, limiter_overhead, memory
+
+SCENARIOS = {
+    "latency_bound": latency_bound,
+    "throughput": throughput,
+    "quota_bound": quota_bound,
+    "concurrent_runs": concurrent_runs,
+    "limiter_overhead": limiter_overhead,
+    "memory": memory,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--quick", action="store_true", help="shorter variants")
+    parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only NAME")
+    args = parser.parse_args(argv)
+    failed = 0
+    for name in args.only or SCENARIOS:
+        started = machine()
+        print(  # noqa: T201
+            f"== {name} ({'quick' if args.quick else 'full'}), load {started['load_average']}",
+            flush=True,
+        )
+        try:
+            record(SCENARIOS[name](args.quick), started)
+        except Exception:  # one broken scenario must not hide the others' numbers
+            traceback.print_exc()
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
