@@ -10,6 +10,12 @@ import time
 
 
 def _rss_mb() -> float:
+    """Peak resident set of THIS process (VmHWM). Not ru_maxrss: Linux carries the parent's
+    peak across fork + exec, so a child of a big parent would report the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
