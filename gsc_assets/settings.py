@@ -64,9 +64,10 @@ VARIABLES: dict[str, str] = {
     "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
     "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
     "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
-    "GSC_EXECUTOR": "`multiprocess` (default: each step in a process beside its run), `in_process` "
-    "(a run's steps in the run's own process: cheapest on a small machine) or `celery` (steps run "
-    "on dagster-celery workers; install the `celery` extra, see docs/deploy.md)",
+    "GSC_EXECUTOR": "`in_process` (default: a run's steps in the run's own process, sharing one "
+    "HTTP pool and limiter; requests are concurrent inside each step), `multiprocess` (each step in "
+    "its own process) or `celery` (steps run on dagster-celery workers; install the `celery` extra, "
+    "see docs/deploy.md)",
     "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
     "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery",
     "GSC_CELERY_BACKEND_URL": "Celery result backend (default `rpc://`)",
@@ -111,7 +112,7 @@ class Settings:
     max_attempts: int = 8
     load_quota_cooloff_seconds: float = 900.0
     backfill_max_partitions_per_run: int | None = None  # None = single run
-    executor: str = "multiprocess"
+    executor: str = "in_process"
     celery_broker_url: str | None = field(default=None, repr=False)  # may embed a password
     celery_backend_url: str = "rpc://"
     celery_queue: str = "dagster"
@@ -146,7 +147,7 @@ class Settings:
             ),
             "backfill_max_partitions_per_run": parser.backfill_policy("GSC_BACKFILL_POLICY"),
             "executor": parser.choice(
-                "GSC_EXECUTOR", "multiprocess", ("multiprocess", "in_process", "celery")
+                "GSC_EXECUTOR", "in_process", ("in_process", "multiprocess", "celery")
             ),
             "celery_broker_url": parser.text("GSC_CELERY_BROKER_URL"),
             "celery_backend_url": parser.text("GSC_CELERY_BACKEND_URL") or "rpc://",

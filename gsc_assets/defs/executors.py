@@ -1,4 +1,8 @@
-"""Where steps execute: Dagster's multiprocess default, or dagster-celery workers on other machines.
+"""Where steps execute: in the run's process (default), one process per step, or dagster-celery workers.
+
+In-process is the default because a run's steps (three report assets, their checks, the lifetime
+stats) are short and I/O-bound with their own request concurrency inside: a process per step would
+cost seconds of Python start-up each and a separate HTTP pool per step.
 
 With `GSC_EXECUTOR=celery` every step of every run (UI backfills, schedules, CLI-launched jobs) is
 queued on `GSC_CELERY_QUEUE` at `GSC_CELERY_BROKER_URL`; workers started with
@@ -28,11 +32,11 @@ def celery_executor_config(settings: Settings) -> dict[str, Any]:
 
 
 def build_executor(settings: Settings) -> dg.ExecutorDefinition | None:
-    """The executor `GSC_EXECUTOR` names, or None for Dagster's default (multiprocess)."""
+    """The executor `GSC_EXECUTOR` names."""
     if settings.executor == "in_process":
         return dg.in_process_executor
-    if settings.executor != "celery":
-        return None
+    if settings.executor == "multiprocess":
+        return dg.multiprocess_executor
     try:
         from dagster_celery import celery_executor
     except ImportError as exc:
