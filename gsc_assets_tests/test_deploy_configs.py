@@ -61,8 +61,8 @@ def test_worker_file_matches_the_executor_config_built_from_the_environment():
 
 
 def test_executor_setting_selects_dagsters_executors_and_requires_a_broker_for_celery():
-    assert build_executor(Settings.from_env({})) is None
-    assert build_executor(Settings.from_env({"GSC_EXECUTOR": "in_process"})) is dg.in_process_executor
+    assert build_executor(Settings.from_env({})) is dg.in_process_executor
+    assert build_executor(Settings.from_env({"GSC_EXECUTOR": "multiprocess"})) is dg.multiprocess_executor
     with pytest.raises(SettingsError, match="GSC_CELERY_BROKER_URL: required when GSC_EXECUTOR=celery"):
         Settings.from_env({"GSC_EXECUTOR": "celery"})
     with pytest.raises(SettingsError, match="GSC_EXECUTOR: 'threads' is not one of"):
