@@ -3,11 +3,12 @@
 Contract: the commands printed in README "Materialize from the command line" (read from the
 README itself, only the dates substituted) exit 0 and leave the warehouse holding exactly what the
 simulator serves for those dates; a sync the credential may not do (403) exits non-zero and writes
-nothing.
+nothing; a blocking check that fails makes the command exit non-zero too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import shlex
@@ -137,3 +138,37 @@ def test_cli_exits_non_zero_when_the_credential_may_not_read_a_site(cli_env):
     assert result.returncode != 0
     assert "not-ours.example.net" in result.stdout + result.stderr
     assert "permission" in (result.stdout + result.stderr).lower()
+
+
+def serve_no_page_data(sim) -> None:
+    """Google answers every byPage query (page rows and their totals) with nothing, while the
+    property totals still show traffic: the audit sees 0 == 0 and passes, `is_complete` must not."""
+    service = sim.app.service
+    original = service.result
+
+    def result(site_url, spec, today):
+        answer = original(site_url, spec, today)
+        if spec.aggregation != "byPage":
+            return answer
+        return dataclasses.replace(answer, rows=[])
+
+    service.result = result
+
+
+def test_cli_exits_non_zero_when_a_blocking_check_fails(make_simulator, cli_env):
+    sim = make_simulator()
+    serve_no_page_data(sim)
+    cli_env["GSC_API_BASE_URL"] = sim.base_url
+
+    result = run_cli(readme_command("--partition", LAST_FINAL_DAY.isoformat()), cli_env)
+
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "is_complete" in output
+    assert "blocking" in output.lower()
+    engine = make_engine(cli_env["GSC_DATABASE_URL"])
+    with engine.connect() as conn:
+        site_rows = conn.execute(sa.text("select count(*) from gsc_site_daily")).scalar_one()
+        page_rows = conn.execute(sa.text("select count(*) from gsc_page_daily")).scalar_one()
+    engine.dispose()
+    assert site_rows == len(sim.sites) and page_rows == 0
