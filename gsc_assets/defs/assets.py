@@ -47,8 +47,8 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         description=f"Search Console {report.description}: dimensions "
         f"{[d.value for d in report.request_dimensions]}, aggregation {report.aggregation_type.value}. "
         "Each partition (a Pacific-Time date) is replaced atomically for every site and search "
-        "type; page-grouped reports are audited against Google's byPage totals before they are "
-        "published.",
+        "type; reports with a documented reconciliation are audited against Google's totals of "
+        "their aggregation type before they are published.",
     )
     def report_asset(
         context: dg.AssetExecutionContext,

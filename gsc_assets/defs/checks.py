@@ -1,9 +1,11 @@
 """Asset checks: the SQL in `warehouse/quality.py`, run after each sync for the run's dates.
 
-Checks that compare like with like are blocking ERRORs: a failure fails the run and skips the
-lifetime stats downstream. They also run before publishing, inside each date's write transaction
-(`sync.py`), so a failed comparison normally never reaches the warehouse at all; the checks here
-catch what changes afterwards. WARN checks (truncation, URL variants, retention) never block.
+Reconciliation checks derive from each report (`totals.reconciliation_for`). Documented
+comparisons and the other like-for-like checks are blocking ERRORs: a failure fails the run and
+skips the lifetime stats downstream. They also run before publishing, inside each date's write
+transaction (`sync.py`), so a failed comparison normally never reaches the warehouse at all; the
+checks here catch what changes afterwards. WARN checks (byProperty sums vs property totals,
+truncation, URL variants, retention) never block.
 Every result's metadata holds the numbers compared and the partition dates it looked at.
 """
 
@@ -22,6 +24,7 @@ from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, Rep
 from gsc_assets.settings import Settings, oldest_retained_date, today_pacific
 from gsc_assets.warehouse import quality
 from gsc_assets.warehouse.schema import table_for
+from gsc_assets.warehouse.totals import AT_MOST, reconciliation_for
 
 RETENTION_WARNING_DAYS = 14  # how early a date about to leave Search Console is reported
 
@@ -88,17 +91,31 @@ def common_checks(report: Report) -> list[dg.AssetChecksDefinition]:
     ]
 
 
-def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
-    """Reconciliation, completeness, URL variants, freshness and retention for page rows."""
+def reconciliation_checks(report: Report) -> list[dg.AssetChecksDefinition]:
+    """The like-for-like check `totals.reconciliation_for(report)` derives, if there is one."""
+    reconciliation = reconciliation_for(report)
+    if reconciliation is None:
+        return []
+    severity = "ERROR, blocking" if reconciliation.blocking else "WARN only, not blocking"
+    hidden = (
+        "; metadata reports the hidden share of clicks (anonymized queries, capped days)"
+        if reconciliation.relation == AT_MOST
+        else "; a day that hit the 50,000-row cap is compared at most"
+    )
     return [
         build_check(
-            PAGE_REPORT,
-            "pages_sum_to_page_totals",
-            "Page rows summed per site/date/search type equal Google's page-aggregated totals "
-            "for the day (dimensions [date], aggregationType byPage). ERROR on any difference.",
-            blocking=True,
-            evaluate=quality.pages_sum_to_page_totals,
-        ),
+            report,
+            quality.reconciliation_check_name(report),
+            f"{quality.describe_reconciliation(report, reconciliation)}{hidden}. {severity}.",
+            blocking=reconciliation.blocking,
+            evaluate=lambda conn, dates: quality.rows_reconcile_with_totals(conn, report, dates),
+        )
+    ]
+
+
+def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+    """Completeness, URL variants, freshness and retention for page rows."""
+    return [
         build_check(
             PAGE_REPORT,
             "is_complete",
@@ -157,17 +174,8 @@ def retention_gaps(conn: sa.Connection, settings: Settings, today: dt.date) -> q
 
 
 def page_query_checks() -> list[dg.AssetChecksDefinition]:
-    """Reconciliation and truncation for page x query rows."""
+    """Truncation for page x query rows."""
     return [
-        build_check(
-            PAGE_QUERY_REPORT,
-            "queries_within_page_totals",
-            "Query rows summed per site/date/search type do not exceed Google's byPage totals "
-            "(anonymized queries are in the totals, never rows). ERROR if they do; metadata "
-            "reports the hidden share of clicks.",
-            blocking=True,
-            evaluate=quality.queries_within_page_totals,
-        ),
         build_check(
             PAGE_QUERY_REPORT,
             "is_complete",
@@ -184,6 +192,7 @@ def page_query_checks() -> list[dg.AssetChecksDefinition]:
 def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
     """Every check for the configured reports."""
     checks = [check for report in settings.reports for check in common_checks(report)]
+    checks += [check for report in settings.reports for check in reconciliation_checks(report)]
     names = {report.name for report in settings.reports}
     if PAGE_REPORT.name in names:
         checks += page_checks(settings)

@@ -5,10 +5,11 @@ fetcher streams days in order while the next ones are already being fetched; eac
 (every site x search type) are written in one transaction, so a date is either wholly the old
 version or wholly the new one.
 
-Write-audit-publish: reports aggregated by page are fetched together with Google's byPage totals
-for the same day; the totals are stored and the like-for-like audit (`quality.audit_written_date`)
-runs inside the date's transaction. A failed audit raises `AuditFailedError` and rolls the date
-back, so the previous version stays visible and nothing downstream (lifetime stats) sees it.
+Write-audit-publish: a report with a reconciliation (`totals.reconciliation_for`) is fetched
+together with Google's totals of its aggregation type for the same day; the totals are stored and
+the like-for-like audit (`quality.audit_written_date`) runs inside the date's transaction. A
+failed audit raises `AuditFailedError` and rolls the date back, so the previous version stays
+visible and nothing downstream (lifetime stats) sees it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import sqlalchemy as sa
 
 from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.models import (
-    PAGE_TOTALS_REPORT,
     DataState,
     DaySlice,
     Report,
@@ -30,7 +30,7 @@ from gsc_assets.search_console.models import (
     SearchType,
 )
 from gsc_assets.warehouse.quality import audit_written_date
-from gsc_assets.warehouse.totals import needs_page_totals, replace_totals
+from gsc_assets.warehouse.totals import reconciliation_for, replace_totals
 from gsc_assets.warehouse.writes import replace_partition
 
 
@@ -104,7 +104,8 @@ def sync_report(
     """
     outcome = SyncOutcome(report=report)
     days = day_slices(report, dates, sites, search_types)
-    fetched = [report, PAGE_TOTALS_REPORT] if needs_page_totals(report) else [report]
+    reconciliation = reconciliation_for(report)
+    fetched = [report, reconciliation.totals_report] if reconciliation else [report]
     slices_per_date = {date: 0 for date in dates}
     for day in days:
         slices_per_date[day.date] += 1
@@ -144,10 +145,12 @@ def _write_date(
 ) -> None:
     started = time.perf_counter()
     batches = [results[report.name] for results in slices]
-    totals = [
-        results[PAGE_TOTALS_REPORT.name] for results in slices if PAGE_TOTALS_REPORT.name in results
-    ]
-    audit = _publish_audit(report, date, totals) if needs_page_totals(report) else None
+    reconciliation = reconciliation_for(report)
+    audit = None
+    if reconciliation is not None:
+        name = reconciliation.totals_report.name
+        totals = [results[name] for results in slices if name in results]
+        audit = _publish_audit(report, date, totals)
     result = replace_partition(engine, report, batches, run_id=run_id, audit=audit)
     outcome.write_seconds += time.perf_counter() - started
     outcome.dates.append(date)

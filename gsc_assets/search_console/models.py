@@ -231,6 +231,14 @@ PAGE_QUERY_REPORT = Report(
 PAGE_TOTALS_REPORT = Report(
     "page_totals", "", (), AggregationType.BY_PAGE, "page-aggregated totals, for reconciliation"
 )
+# The totals that property-aggregated rows (country, device, ...) are compared with.
+PROPERTY_TOTALS_REPORT = Report(
+    "property_totals",
+    "",
+    (),
+    AggregationType.BY_PROPERTY,
+    "property-aggregated totals, for reconciliation",
+)
 CORE_REPORTS: tuple[Report, ...] = (SITE_REPORT, PAGE_REPORT, PAGE_QUERY_REPORT)
 
 # Every built-in report, selectable by name (GSC_REPORTS). Adding one is adding a line here:

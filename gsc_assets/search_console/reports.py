@@ -33,6 +33,8 @@ from gsc_assets.search_console.models import (
     BUILTIN_REPORTS,
     CORE_REPORTS,
     FILTER_DIMENSIONS,
+    PAGE_TOTALS_REPORT,
+    PROPERTY_TOTALS_REPORT,
     AggregationType,
     Dimension,
     DimensionFilter,
@@ -43,6 +45,8 @@ from gsc_assets.search_console.models import (
 
 BUILTIN_BY_NAME: dict[str, Report] = {report.name: report for report in BUILTIN_REPORTS}
 DEFAULT_REPORT_NAMES: tuple[str, ...] = tuple(report.name for report in CORE_REPORTS)
+# Fetched beside reports under these names, so no custom report may take them.
+TOTALS_REPORTS: tuple[Report, ...] = (PAGE_TOTALS_REPORT, PROPERTY_TOTALS_REPORT)
 # Lower case so the table name needs no quoting in PostgreSQL; short enough for its 63 bytes.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 ENTRY_FIELDS = frozenset(
@@ -100,6 +104,7 @@ def parse_custom_reports(
     reports: list[Report] = []
     problems: list[str] = []
     names = {r.name: "a built-in report" for r in taken}
+    names |= {r.name: "the reconciliation totals" for r in TOTALS_REPORTS}
     tables = {r.table: f"report {r.name!r}" for r in taken if r.table}
     for index, entry in enumerate(entries, start=1):
         where = f"{source}: report #{index}"

@@ -4,11 +4,11 @@ No Dagster types here: `gsc_assets/defs/checks.py` turns outcomes into asset-che
 `audit_written_date` runs the like-for-like ones inside a partition's write transaction
 (write-audit-publish: a failing audit rolls the new version back, the previous one stays).
 
-What compares with what (GSC_API.md "Data limits and semantics"):
-- page rows summed == byPage totals of the day (exact, up to float rounding);
-- page x query rows summed <= byPage totals (anonymized queries are in totals, never rows; the
-  50,000-row cap drops the tail); the gap is reported as the hidden share;
-- property totals (byProperty) are a separate series: used only as evidence a day has data.
+What compares with what (GSC_API.md "Data limits and semantics") follows each report's value
+(`totals.reconciliation_for`): rows summed per slice == the totals of the report's aggregation
+type (exact, up to float rounding), or <= them for query-grouped rows (anonymized queries are in
+totals, never rows) and capped slices (the 50,000-row cap drops the tail); the gap is reported as
+the hidden share. byPage rows are never compared with byProperty totals or the other way round.
 Every function takes the dates to look at and works on a Connection, so it can run on the write
 transaction (seeing uncommitted rows) or on its own.
 """
@@ -33,6 +33,7 @@ from gsc_assets.warehouse.schema import (
     table_for,
 )
 from gsc_assets.warehouse.sync_log import latest_syncs_stmt
+from gsc_assets.warehouse.totals import AT_MOST, EQUAL, Reconciliation, reconciliation_for
 from gsc_assets.warehouse.urls import variant_groups
 
 ERROR, WARN = "ERROR", "WARN"
@@ -156,64 +157,94 @@ def _dates_metadata(dates: Sequence[dt.date]) -> dict[str, Any]:
     return {"dates": [d.isoformat() for d in sorted(dates)]}
 
 
-def pages_sum_to_page_totals(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
-    """ERROR when a slice's page rows do not sum to Google's byPage totals for that day."""
-    compared = slice_sums(conn, PAGE_REPORT, dates)
-    bad = [
-        s
-        for s in compared
-        if not (_close(s.clicks, s.api_clicks) and _close(s.impressions, s.api_impressions))
-    ]
-    metadata = {
+RECONCILIATION_CHECK_NAMES = {  # the core reports' checks keep the names the README documents
+    PAGE_REPORT.name: "pages_sum_to_page_totals",
+    PAGE_QUERY_REPORT.name: "queries_within_page_totals",
+}
+GENERIC_RECONCILIATION_CHECK = "rows_reconcile_with_totals"
+
+
+def reconciliation_check_name(report: Report) -> str:
+    """The name of `report`'s reconciliation check (and of its audit outcome)."""
+    return RECONCILIATION_CHECK_NAMES.get(report.name, GENERIC_RECONCILIATION_CHECK)
+
+
+def describe_reconciliation(report: Report, reconciliation: Reconciliation) -> str:
+    """Words for what `report`'s rows are compared with."""
+    totals = reconciliation.totals_report
+    filters = " with the report's filters" if totals.dimension_filters else ""
+    relation = "equal" if reconciliation.relation == EQUAL else "are at most"
+    return (
+        f"{report.name} rows summed per site/date/search type {relation} Google's "
+        f"{totals.aggregation_type.value} totals for the day (dimensions [date]{filters})"
+    )
+
+
+def rows_reconcile_with_totals(
+    conn: sa.Connection, report: Report, dates: Sequence[dt.date]
+) -> CheckOutcome:
+    """Compare each slice's summed rows with the stored totals of `reconciliation_for(report)`.
+
+    "equal" slices must match up to float rounding; "at_most" ones (query-grouped reports, and
+    any slice that hit the 50,000-row cap) may fall short. The hidden share, 1 - summed clicks /
+    totals clicks, is reported for at-most slices: anonymized queries plus the capped tail.
+    Raises ValueError for a report without a reconciliation.
+    """
+    reconciliation = reconciliation_for(report)
+    if reconciliation is None:
+        raise ValueError(f"report {report.name!r} has no like-for-like totals to reconcile with")
+    compared = slice_sums(conn, report, dates)
+    truncated = truncated_slices(conn, report, dates)
+    at_most = [s for s in compared if reconciliation.relation == AT_MOST or s.slice in truncated]
+    at_most_slices = {s.slice for s in at_most}
+    bad = [s for s in compared if not _reconciles(s, at_most=s.slice in at_most_slices)]
+    metadata: dict[str, Any] = {
         **_dates_metadata(dates),
+        "totals_report": reconciliation.totals_report.name,
+        "aggregation_type": reconciliation.totals_report.aggregation_type.value,
+        "relation": reconciliation.relation,
         "slices_compared": len(compared),
+        "slices_compared_at_most": len(at_most),
+        "truncated_slices": sum(1 for s in compared if s.slice in truncated),
         "mismatched_slices": len(bad),
         "stored_clicks": sum(s.clicks for s in compared),
         "api_clicks": sum(s.api_clicks for s in compared),
         "stored_impressions": sum(s.impressions for s in compared),
         "api_impressions": sum(s.api_impressions for s in compared),
-        "mismatches": [s.describe() for s in bad[:MAX_EXAMPLES]],
+        "mismatches": [
+            {**s.describe(), "compared": AT_MOST if s.slice in at_most_slices else EQUAL}
+            for s in bad[:MAX_EXAMPLES]
+        ],
     }
-    description = (
-        f"{len(bad)} of {len(compared)} site/date/type slices: page rows do not sum to the "
-        "byPage totals"
-        if bad
-        else f"page rows sum to the byPage totals in all {len(compared)} slices"
-    )
-    return CheckOutcome(not bad, ERROR, description, metadata)
+    if at_most:
+        metadata["hidden_clicks_share"] = _hidden_share(at_most)
+        metadata["hidden_clicks_share_by_site"] = _hidden_share_by_site(at_most)
+        if reconciliation.relation == AT_MOST:
+            complete = [s for s in compared if s.slice not in truncated]
+            metadata["anonymized_clicks_share"] = _hidden_share(complete)
+    what = describe_reconciliation(report, reconciliation)
+    if bad:
+        description = f"{len(bad)} of {len(compared)} slices fail: {what}"
+    else:
+        description = f"all {len(compared)} slices pass: {what}"
+        if at_most:
+            description += f"; {metadata['hidden_clicks_share']:.1%} of clicks hidden"
+    return CheckOutcome(not bad, reconciliation.severity, description, metadata)
+
+
+def _reconciles(s: SliceSums, *, at_most: bool) -> bool:
+    compare = _at_most if at_most else _close
+    return compare(s.clicks, s.api_clicks) and compare(s.impressions, s.api_impressions)
+
+
+def pages_sum_to_page_totals(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
+    """ERROR when a slice's page rows do not sum to Google's byPage totals for that day."""
+    return rows_reconcile_with_totals(conn, PAGE_REPORT, dates)
 
 
 def queries_within_page_totals(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckOutcome:
-    """ERROR when page x query rows sum to more than the byPage totals (they can only be less).
-
-    Metadata reports the hidden share, 1 - sum(query clicks) / page totals clicks: clicks on
-    anonymized queries plus, on truncated days, clicks in rows past the 50,000-row cap.
-    """
-    compared = slice_sums(conn, PAGE_QUERY_REPORT, dates)
-    truncated = truncated_slices(conn, PAGE_QUERY_REPORT, dates)
-    bad = [
-        s
-        for s in compared
-        if not (_at_most(s.clicks, s.api_clicks) and _at_most(s.impressions, s.api_impressions))
-    ]
-    complete = [s for s in compared if s.slice not in truncated]
-    metadata = {
-        **_dates_metadata(dates),
-        "slices_compared": len(compared),
-        "slices_exceeding_totals": len(bad),
-        "hidden_clicks_share": _hidden_share(compared),
-        "anonymized_clicks_share": _hidden_share(complete),
-        "truncated_slices": len(compared) - len(complete),
-        "hidden_clicks_share_by_site": _hidden_share_by_site(compared),
-        "exceeding": [s.describe() for s in bad[:MAX_EXAMPLES]],
-    }
-    description = (
-        f"{len(bad)} of {len(compared)} slices: query rows sum to MORE than the byPage totals"
-        if bad
-        else f"query rows stay within the byPage totals in all {len(compared)} slices; "
-        f"{metadata['hidden_clicks_share']:.1%} of clicks are hidden (anonymized or past the cap)"
-    )
-    return CheckOutcome(not bad, ERROR, description, metadata)
+    """ERROR when page x query rows sum to more than the byPage totals (they can only be less)."""
+    return rows_reconcile_with_totals(conn, PAGE_QUERY_REPORT, dates)
 
 
 def _hidden_share(sums: Iterable[SliceSums]) -> float:
@@ -494,13 +525,15 @@ def retention_gaps(
 def audit_written_date(conn: sa.Connection, report: Report, date: dt.date) -> None:
     """The write-audit-publish gate: raise AuditFailedError when a like-for-like check fails.
 
-    Runs on the write transaction after the rows and totals of `date` are written.
+    Runs on the write transaction after the rows and totals of `date` are written. Only blocking
+    reconciliations gate publishing; WARN ones are reported by the asset checks alone.
     """
     outcomes = {"rows_match_sync_log": rows_match_sync_log(conn, report, [date])}
-    if report.name == PAGE_REPORT.name:
-        outcomes["pages_sum_to_page_totals"] = pages_sum_to_page_totals(conn, [date])
-    elif report.name == PAGE_QUERY_REPORT.name:
-        outcomes["queries_within_page_totals"] = queries_within_page_totals(conn, [date])
+    reconciliation = reconciliation_for(report)
+    if reconciliation is not None and reconciliation.blocking:
+        outcomes[reconciliation_check_name(report)] = rows_reconcile_with_totals(
+            conn, report, [date]
+        )
     failed = {name: outcome for name, outcome in outcomes.items() if not outcome.passed}
     if failed:
         raise AuditFailedError(report, date, failed)

@@ -1,22 +1,31 @@
 """The totals Search Console reports for a day, stored beside the rows they must reconcile with.
 
-Reports aggregated by page (`page`, `page_query`) are fetched together with PAGE_TOTALS_REPORT
-(dimensions [date], byPage) for the same DaySlice. Google's own sums are the only like-for-like
-reference for them (GSC_API.md): page rows sum to these totals exactly, query rows to at most
-them (anonymized queries are in the totals but never rows). Property totals (`gsc_site_daily`,
-byProperty) are a different series and never compared with page rows.
+A report is compared with Google's totals of the same aggregation type and filters (dimensions
+[date] only), fetched together with its rows for the same DaySlice: Google's own sums are the
+only like-for-like reference (GSC_API.md "compare like with like"). `reconciliation_for` derives
+the comparison from the report value alone:
+- byPage reports against PAGE_TOTALS_REPORT, byProperty ones against PROPERTY_TOTALS_REPORT;
+- rows grouped by query sum to AT MOST the totals (anonymized queries are in totals, never rows),
+  other rows to EQUAL them; a slice that hit the 50,000-row cap is compared at most;
+- documented relations (byPage equal, any at-most) are ERRORs and gate publishing; byProperty
+  equal (country or device rows vs property totals) is not stated by Google, so it only WARNs;
+- hourly reports, searchAppearance reports (one result can carry several appearances) and
+  reports without dimensions (they are the totals) have no reconciliation.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
 from gsc_assets.search_console.models import (
     PAGE_TOTALS_REPORT,
+    PROPERTY_TOTALS_REPORT,
     AggregationType,
     Dimension,
     Report,
@@ -25,23 +34,62 @@ from gsc_assets.search_console.models import (
 )
 from gsc_assets.warehouse.schema import gsc_api_totals
 
+Relation = Literal["equal", "at_most"]
+EQUAL: Relation = "equal"
+AT_MOST: Relation = "at_most"
+TOTALS_FOR: dict[AggregationType, Report] = {
+    AggregationType.BY_PAGE: PAGE_TOTALS_REPORT,
+    AggregationType.BY_PROPERTY: PROPERTY_TOTALS_REPORT,
+}
 
-def needs_page_totals(report: Report) -> bool:
-    """True for reports whose rows are reconciled against byPage totals (page-grouped, byPage)."""
-    return (
-        report.aggregation_type is AggregationType.BY_PAGE and Dimension.PAGE in report.dimensions
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """How a report's rows, summed per slice, compare with Google's totals for the slice.
+
+    `totals_report` is fetched with the rows (same aggregation type and filters); `blocking`
+    comparisons are ERRORs and part of the write-audit-publish gate, the others WARN only.
+    """
+
+    totals_report: Report
+    relation: Relation
+    blocking: bool
+
+    @property
+    def severity(self) -> str:
+        """ERROR for a documented (blocking) relation, WARN otherwise."""
+        return "ERROR" if self.blocking else "WARN"
+
+
+def reconciliation_for(report: Report) -> Reconciliation | None:
+    """The like-for-like comparison for `report`'s rows, or None when there is none."""
+    totals = TOTALS_FOR.get(report.aggregation_type)
+    if (
+        totals is None
+        or report.is_hourly
+        or not report.dimensions
+        or Dimension.SEARCH_APPEARANCE in report.dimensions
+    ):
+        return None
+    relation = AT_MOST if Dimension.QUERY in report.dimensions else EQUAL
+    documented = relation == AT_MOST or report.aggregation_type is AggregationType.BY_PAGE
+    return Reconciliation(
+        dataclasses.replace(totals, dimension_filters=report.dimension_filters),
+        relation,
+        blocking=documented,
     )
 
 
 def totals_values(report: Report, totals: ReportData, fetched_at: dt.datetime) -> dict[str, Any]:
-    """The gsc_api_totals row for `report`'s slice from a PAGE_TOTALS_REPORT batch.
+    """The gsc_api_totals row for `report`'s slice from a batch of its reconciliation's totals.
 
     The totals response is one row `(date, clicks, impressions, ctr, position)`, or no row when
     Google has no data for the day (stored as zeros, position NULL).
     """
-    if totals.report.name != PAGE_TOTALS_REPORT.name:
+    reconciliation = reconciliation_for(report)
+    if reconciliation is None or totals.report != reconciliation.totals_report:
         raise ValueError(
-            f"expected a {PAGE_TOTALS_REPORT.name!r} batch, got {totals.report.name!r}"
+            f"report {report.name!r} is not reconciled with {totals.report.name!r} totals"
         )
     if len(totals.rows) > 1:
         raise ValueError(f"{totals.day.describe()}: totals came back as {len(totals.rows)} rows")

@@ -153,7 +153,7 @@ def test_a_failed_audit_keeps_the_previous_version_and_fails_the_run(
         assert numbers[f"{check}.stored_clicks"].value == pytest.approx(stored_clicks)
         assert numbers[f"{check}.api_clicks"].value == pytest.approx(true_clicks * factor)
     else:
-        assert numbers[f"{check}.slices_exceeding_totals"].value == 1
+        assert numbers[f"{check}.mismatched_slices"].value == 1
     assert stored_rows(engine, report.table, SMALL_SITE.site_url, day) == before
     with engine.connect() as conn:
         dirty = conn.execute(sa.text("select count(*) from gsc_lifetime_dirty")).scalar_one()
