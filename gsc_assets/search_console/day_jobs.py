@@ -36,6 +36,7 @@ class DayJob:
         self.retries: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.discarded = False
+        self.row_count = 0  # rows held in `pages`
 
     @property
     def done(self) -> bool:
@@ -68,8 +69,10 @@ class DayJob:
         A unit answered again replaces its earlier page and returns None: the next page (or
         the report's completion) was already decided by the first answer.
         """
-        first_answer = unit not in self.pages
+        earlier = self.pages.get(unit)
         self.pages[unit] = page  # replace, never append: units are idempotent
+        self.row_count += len(page.rows) - (len(earlier.rows) if earlier is not None else 0)
+        first_answer = earlier is None
         if not first_answer:
             return None
         if len(page.rows) >= row_limit:

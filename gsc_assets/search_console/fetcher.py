@@ -11,7 +11,10 @@ or the caller's cancel_event) halts everything: queued work is dropped, no new r
 limiter waits abort, and the error is raised to the consumer within `POLL_SECONDS`. Requests
 already on the wire are abandoned; their answers are discarded.
 
-Memory stays flat: at most `max_pending_days` days are in progress or waiting to be consumed.
+Memory stays flat: at most `max_pending_days` days are in progress or waiting to be consumed,
+and fewer when days are big: a day is submitted only while the pending days' expected rows plus
+one more day fit in `max_pending_rows` (a day is expected to hold as many rows as the largest
+day delivered so far, one full page before the first; the oldest pending day is always allowed).
 """
 
 from __future__ import annotations
@@ -60,18 +63,21 @@ class PartitionFetcher:
         retry_policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
         clock: Clock | None = None,
         max_pending_days: int = 8,
+        max_pending_rows: int = 100_000,
         cancel_event: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
         progress_interval_seconds: float = 30.0,
         row_limit: int = MAX_ROWS_PER_REQUEST,
         seed: int | None = None,
     ) -> None:
-        if max_concurrency < 1 or max_pending_days < 1:
-            raise ValueError("max_concurrency and max_pending_days must be >= 1")
+        if max_concurrency < 1 or max_pending_days < 1 or max_pending_rows < 1:
+            raise ValueError("max_concurrency, max_pending_days and max_pending_rows must be >= 1")
         if not 1 <= row_limit <= MAX_ROWS_PER_REQUEST:
             raise ValueError(f"row_limit must be in 1..{MAX_ROWS_PER_REQUEST}, got {row_limit}")
         self._client, self._limiter, self._credential_id = client, limiter, credential_id
         self._max_concurrency, self._max_pending_days = max_concurrency, max_pending_days
+        self._max_pending_rows = max_pending_rows
+        self._largest_day: int | None = None  # rows of the largest day delivered so far
         self._policy, self._row_limit = retry_policy, row_limit
         self._clock = clock or SystemClock()
         self._cancel_event = cancel_event
@@ -119,15 +125,16 @@ class PartitionFetcher:
     ) -> Iterator[tuple[DaySlice, dict[str, ReportData]]]:
         """Yield (day, {report name: ReportData}) in input order while later days are fetched.
 
-        At most `max_pending_days` days are in flight or buffered; more are submitted only as
-        the consumer takes days, so a slow consumer pauses fetching rather than growing memory.
+        At most `max_pending_days` days (and about `max_pending_rows` rows) are in flight or
+        buffered; more are submitted only as the consumer takes days, so a slow consumer pauses
+        fetching rather than growing memory.
         """
         self._start_workers()
         total = len(days) if isinstance(days, Sized) else None
         source, pending, delivered = iter(days), list[DayJob](), 0
         try:
             while True:
-                while len(pending) < self._max_pending_days:
+                while self._has_room(pending):
                     day = next(source, None)
                     if day is None:
                         break
@@ -136,6 +143,7 @@ class PartitionFetcher:
                     return
                 self._wait_for(pending[0], delivered, total)
                 job = pending.pop(0)
+                self._largest_day = max(self._largest_day or 0, job.row_count)
                 delivered += 1
                 self._progress.report(delivered, total, force=delivered == total)
                 yield job.day, job.result()
@@ -166,6 +174,17 @@ class PartitionFetcher:
                 thread = threading.Thread(target=self._work, name=name, daemon=True)
                 self._threads.append(thread)
                 thread.start()
+
+    def _has_room(self, pending: list[DayJob]) -> bool:
+        """May one more day be submitted, given the days pending (see the module docstring)?"""
+        if len(pending) >= self._max_pending_days:
+            return False
+        if not pending:
+            return True
+        expected = self._row_limit if self._largest_day is None else self._largest_day
+        with self._lock:
+            rows = sum(max(job.row_count, expected) for job in pending)
+        return rows + expected <= self._max_pending_rows
 
     def _submit(self, day: DaySlice, reports: Sequence[Report], data_state: DataState) -> DayJob:
         job = DayJob(day, reports, data_state)

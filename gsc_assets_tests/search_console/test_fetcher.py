@@ -492,3 +492,41 @@ def test_two_hundred_days_with_a_slow_consumer_never_buffer_more_than_the_bound(
     # The pending days plus the one just handed over (still referenced by the generator).
     assert 1 < peaks["jobs"] <= pending_limit + 1
     assert peaks["rows"] <= (pending_limit + 1) * max_rows_per_day
+
+
+def test_big_days_are_bounded_by_rows_not_only_by_days():
+    """Days of 25-27 rows, room for 60 rows: about two days pending, not max_pending_days=10."""
+    pending_rows_limit, total_days = 60, 30
+    client = FakeClient(sizes={"page": 25})
+    original = client.query
+    fetched, consumed, peak, steady_peak, delivered = [0], [0], [0], [0], [0]
+
+    def counting_query(request):
+        page = original(request)
+        with client.lock:
+            fetched[0] += len(page.rows)
+            peak[0] = max(peak[0], fetched[0] - consumed[0])
+            if delivered[0] >= 8:  # well after the first delivery taught the day size
+                steady_peak[0] = max(steady_peak[0], fetched[0] - consumed[0])
+        return page
+
+    client.query = counting_query
+    fetcher = make_fetcher(
+        client, max_concurrency=8, max_pending_days=10, max_pending_rows=pending_rows_limit
+    )
+    try:
+        for _day, result in fetcher.iter_days(days(total_days), (PAGE_REPORT,), DataState.FINAL):
+            time.sleep(0.002)  # a slow consumer
+            with client.lock:
+                consumed[0] += len(result["page"].rows)
+                delivered[0] += 1
+    finally:
+        fetcher.close()
+    assert delivered[0] == total_days and fetched[0] == consumed[0]
+    # Before the first day is delivered a day is expected to fill one page (10 rows), so up
+    # to 6 days may start (<= 6 x 27 rows); after that the largest day (27) sets the pace:
+    # two pending days (2 x 27 + 27 > 60 stops a third), plus the day being consumed. A bound
+    # by days alone would let 10 days (270 rows) pile up behind the slow consumer.
+    assert peak[0] <= 6 * 27
+    assert 0 < steady_peak[0] <= 3 * 27
+    assert fetcher.stats.peak_queue_depth <= 6
