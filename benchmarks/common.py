@@ -92,7 +92,7 @@ def http_fetcher(
         limiter,
         credential_id=tokens.identity,
         max_concurrency=concurrency,
-        max_pending_days=max_pending_days or 8,
+        **({"max_pending_days": max_pending_days} if max_pending_days else {}),
         retry_policy=RetryPolicy(base_delay_seconds=0.2, max_delay_seconds=5.0),
     )
     return fetcher, client

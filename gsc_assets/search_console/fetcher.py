@@ -15,6 +15,8 @@ Memory stays flat: at most `max_pending_days` days are in progress or waiting to
 and fewer when days are big: a day is submitted only while the pending days' expected rows plus
 one more day fit in `max_pending_rows` (a day is expected to hold as many rows as the largest
 day delivered so far, one full page before the first; the oldest pending day is always allowed).
+Rows bound memory, so the day bound can be wide: days are delivered in order, and a narrow
+window lets one slow request (p99) stall every worker behind it.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class PartitionFetcher:
         max_concurrency: int = 16,
         retry_policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
         clock: Clock | None = None,
-        max_pending_days: int = 8,
+        max_pending_days: int = 64,
         max_pending_rows: int = 100_000,
         cancel_event: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
