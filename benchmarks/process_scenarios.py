@@ -154,12 +154,21 @@ def limiter_overhead(quick: bool) -> Result:
 
 def memory(quick: bool) -> Result:
     """Peak RSS of a child process: one 50k-row day, and a 60-day run, fetched and written."""
-    runs = [("one page x query day (50k rows)", "page_query", 1)]
-    runs.append(("60-day run, page x query (~50k rows a day)", "page_query", 20 if quick else 60))
+    long_run = 20 if quick else 60
+    runs = [
+        ("one page x query day (50k rows)", "page_query", 1, {}),
+        (f"{long_run}-day run, page x query (~50k rows a day)", "page_query", long_run, {}),
+        (
+            f"{long_run}-day run, MALLOC_ARENA_MAX=2 (diagnosis, not the target)",
+            "page_query",
+            long_run,
+            {"MALLOC_ARENA_MAX": "2"},
+        ),
+    ]
     rows, peaks = [], {}
     unlimited = ("--qpm-per-site", "off", "--qpm-per-user", "off")
     with ExternalSimulator(*unlimited) as sim, tempfile.TemporaryDirectory() as tmp:
-        for label, report, days in runs:
+        for label, report, days, env in runs:
             out = subprocess.run(
                 [
                     sys.executable,
@@ -176,12 +185,13 @@ def memory(quick: bool) -> Result:
                 capture_output=True,
                 text=True,
                 check=True,
+                env={**os.environ, **env},
             )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
-            peaks[days] = figures["peak_rss_mb"]
+            peaks.setdefault(days, figures["peak_rss_mb"])  # the target: default malloc
             rows.append(
                 [
-                    label if days != 20 else "20-day run (quick)",
+                    label,
                     days,
                     figures["rows"],
                     figures["baseline_rss_mb"],
@@ -207,6 +217,10 @@ def memory(quick: bool) -> Result:
             "process of its own. A first run read ru_maxrss, which Linux inherits from the parent "
             "across fork + exec, and reported the benchmark parent's 1.6 GB (its in-process "
             "simulator's cached data), not the pipeline's.",
+            "Fetcher defaults: 8 workers, max_pending_rows=100,000 (about two 50k-row days). "
+            "The MALLOC_ARENA_MAX=2 row shows how much of the peak is glibc's per-thread malloc "
+            "arenas (every worker thread decodes 25k-row pages into its own arena) rather than "
+            "live rows; it is a deployment setting, so the target is judged on the default.",
         ],
         quick=quick,
     )
