@@ -6,7 +6,6 @@ each date atomically -> metadata. The work itself lives in `sync.py` and the lay
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
-import threading
 from collections.abc import Mapping
 
 import dagster as dg
@@ -55,39 +54,38 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         search_console: SearchConsoleResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        missing = settings.missing_for_sync()
-        if missing:
-            raise SyncConfigurationError(description="; ".join(missing))
+        require_sync_settings(settings)
         search_types = supported_search_types(report, settings.search_types)
         skipped = sorted(set(settings.search_types) - set(search_types))
         if skipped:
             context.log.info(f"{report.table}: Search Console has no such data for {skipped}")
-        cancel = threading.Event()
-        fetcher = search_console.fetcher(cancel_event=cancel, progress=context.log.info)
-        try:
-            outcome = sync_report(
-                fetcher,
-                warehouse.engine,
-                report,
-                partition_dates(context),
-                sites=sites_for_run(context.run.tags, settings.sites),
-                search_types=search_types,
-                data_state=settings.data_state,
-                run_id=context.run.run_id,
-                log=context.log.info,
-            )
-        except AuditFailedError as error:
-            raise AuditFailure(
-                description=str(error), metadata=audit_failure_metadata(error)
-            ) from error
-        finally:
-            # Reached on success, on a permanent error and on run termination from the UI alike:
-            # nothing queued may outlive the step.
-            cancel.set()
-            fetcher.close()
+        with search_console.open_fetcher(progress=context.log.info) as fetcher:
+            try:
+                outcome = sync_report(
+                    fetcher,
+                    warehouse.engine,
+                    report,
+                    partition_dates(context),
+                    sites=sites_for_run(context.run.tags, settings.sites),
+                    search_types=search_types,
+                    data_state=settings.data_state,
+                    run_id=context.run.run_id,
+                    log=context.log.info,
+                )
+            except AuditFailedError as error:
+                raise AuditFailure(
+                    description=str(error), metadata=audit_failure_metadata(error)
+                ) from error
         return dg.MaterializeResult(metadata=sync_metadata(outcome, fetcher.stats))
 
     return report_asset
+
+
+def require_sync_settings(settings: Settings) -> None:
+    """Fail the step at its start, naming every missing setting, before any request is made."""
+    missing = settings.missing_for_sync()
+    if missing:
+        raise SyncConfigurationError(description="; ".join(missing))
 
 
 def sites_for_run(tags: Mapping[str, str], configured: tuple[str, ...]) -> tuple[str, ...]:

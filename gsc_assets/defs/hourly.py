@@ -10,14 +10,13 @@ fetched again (quota), and days that left the window stay stored: Google will no
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import dagster as dg
 import sqlalchemy as sa
 
-from gsc_assets.defs.assets import API_POOL, SyncConfigurationError, sites_for_run
+from gsc_assets.defs.assets import API_POOL, require_sync_settings, sites_for_run
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.models import DataState, DaySlice, Report, SearchType
@@ -110,16 +109,12 @@ def build_hourly_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         search_console: SearchConsoleResource,
         warehouse: WarehouseResource,
     ) -> dg.MaterializeResult:
-        missing = settings.missing_for_sync()
-        if missing:
-            raise SyncConfigurationError(description="; ".join(missing))
+        require_sync_settings(settings)
         sites = sites_for_run(context.run.tags, settings.sites)
         days = hourly_day_slices(
             warehouse.engine, report, today_pacific(), sites, settings.search_types
         )
-        cancel = threading.Event()
-        fetcher = search_console.fetcher(cancel_event=cancel, progress=context.log.info)
-        try:
+        with search_console.open_fetcher(progress=context.log.info) as fetcher:
             outcome = sync_hourly(
                 fetcher,
                 warehouse.engine,
@@ -128,9 +123,6 @@ def build_hourly_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
                 run_id=context.run.run_id,
                 log=context.log.info,
             )
-        finally:
-            cancel.set()
-            fetcher.close()
         metadata = {
             "rows": outcome.rows_written,
             "rows_replaced": outcome.rows_replaced,

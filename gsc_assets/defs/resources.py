@@ -8,7 +8,8 @@ state lives in the shared database by default, so concurrent runs share one quot
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import dagster as dg
@@ -107,6 +108,21 @@ class SearchConsoleResource(dg.ConfigurableResource):
             cancel_event=cancel_event,
             progress=progress,
         )
+
+    @contextmanager
+    def open_fetcher(
+        self, *, progress: Callable[[str], None] | None = None
+    ) -> Iterator[PartitionFetcher]:
+        """A fetcher for one step. On exit - success, a permanent error, or run termination from
+        the UI (Dagster interrupts the step) - everything queued is cancelled: no request outlives
+        the step. Its `stats` stay readable afterwards."""
+        cancel = threading.Event()
+        fetcher = self.fetcher(cancel_event=cancel, progress=progress)
+        try:
+            yield fetcher
+        finally:
+            cancel.set()
+            fetcher.close()
 
     @staticmethod
     def _require(value: _T | None) -> _T:

@@ -2,7 +2,7 @@
 UI and schedule launch the same job out of process)."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
@@ -22,14 +22,8 @@ def materialize_dates(
     log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     """One run materializing `asset_names` for every date in [first, last] (single-run policy)."""
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
-    return job.execute_in_process(
-        run_config=_console_logging(log_level),
-        instance=instance,
-        asset_selection=[dg.AssetKey(name) for name in asset_names],
-        tags={RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()},
-        raise_on_error=raise_on_error,
-    )
+    tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+    return _execute(defs, asset_names, tags, instance, raise_on_error, log_level)
 
 
 def materialize_unpartitioned(
@@ -41,14 +35,21 @@ def materialize_unpartitioned(
     log_level: str = "DEBUG",
 ) -> dg.ExecuteInProcessResult:
     """One run materializing unpartitioned assets (the lifetime stats)."""
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
-    return job.execute_in_process(
-        run_config=_console_logging(log_level),
+    return _execute(defs, asset_names, {}, instance, raise_on_error, log_level)
+
+
+def _execute(
+    defs: dg.Definitions,
+    asset_names: Sequence[str],
+    tags: Mapping[str, str],
+    instance: dg.DagsterInstance,
+    raise_on_error: bool,
+    log_level: str,
+) -> dg.ExecuteInProcessResult:
+    return defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
         asset_selection=[dg.AssetKey(name) for name in asset_names],
+        tags=tags,
         raise_on_error=raise_on_error,
     )
-
-
-def _console_logging(level: str) -> dict[str, object]:
-    return {"loggers": {"console": {"config": {"log_level": level}}}}
