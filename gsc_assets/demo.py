@@ -180,10 +180,14 @@ def _say(message: str) -> None:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m gsc_assets.demo", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m gsc_assets.demo", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--days", type=int, default=7, help="how many days to backfill (default 7)")
     parser.add_argument(
-        "--database-url", default=DEFAULT_DEMO_DATABASE, help=f"warehouse URL (default {DEFAULT_DEMO_DATABASE})"
+        "--database-url",
+        default=DEFAULT_DEMO_DATABASE,
+        help=f"warehouse URL (default {DEFAULT_DEMO_DATABASE})",
     )
     return parser.parse_args(argv)
 

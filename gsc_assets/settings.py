@@ -140,7 +140,9 @@ class Settings:
             "quota_store": parser.choice("GSC_QUOTA_STORE", "database", ("database", "memory")),
             "quota_database_url": parser.optional_database_url("GSC_QUOTA_DATABASE_URL"),
             "max_concurrency": parser.integer("GSC_MAX_CONCURRENCY", 8, 1, 64),
-            "request_timeout_seconds": parser.number("GSC_REQUEST_TIMEOUT_SECONDS", 60.0, 1.0, 600.0),
+            "request_timeout_seconds": parser.number(
+                "GSC_REQUEST_TIMEOUT_SECONDS", 60.0, 1.0, 600.0
+            ),
             "max_attempts": parser.integer("GSC_MAX_ATTEMPTS", 8, 1, 50),
             "load_quota_cooloff_seconds": parser.number(
                 "GSC_LOAD_QUOTA_COOLOFF_SECONDS", 900.0, 0.0, 86_400.0
@@ -343,7 +345,7 @@ class _Parser:
         if raw is None:
             return None
         scheme = raw.split("://", 1)[0] if "://" in raw else ""
-        if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+        if not scheme.startswith(("sqlite", "postgres")):
             self.problems.append(
                 f"{name}: {_redact_url(raw)!r} is not a SQLAlchemy URL for SQLite or PostgreSQL; "
                 "use sqlite:///path/to/file.sqlite or postgresql+psycopg2://user@host/db"

@@ -36,7 +36,9 @@ def test_instance_file_passes_dagsters_instance_schema(name, monkeypatch):
 
 
 @pytest.mark.postgres
-def test_celery_instance_file_constructs_an_instance_on_postgres(postgres_schema_url, tmp_path, monkeypatch):
+def test_celery_instance_file_constructs_an_instance_on_postgres(
+    postgres_schema_url, tmp_path, monkeypatch
+):
     (tmp_path / "dagster.yaml").write_text((DEPLOY / "dagster-celery.yaml").read_text())
     monkeypatch.setenv("GSC_DAGSTER_PG_URL", postgres_schema_url)
     from dagster._core.instance.ref import InstanceRef
@@ -62,8 +64,13 @@ def test_worker_file_matches_the_executor_config_built_from_the_environment():
 
 def test_executor_setting_selects_dagsters_executors_and_requires_a_broker_for_celery():
     assert build_executor(Settings.from_env({})) is dg.in_process_executor
-    assert build_executor(Settings.from_env({"GSC_EXECUTOR": "multiprocess"})) is dg.multiprocess_executor
-    with pytest.raises(SettingsError, match="GSC_CELERY_BROKER_URL: required when GSC_EXECUTOR=celery"):
+    assert (
+        build_executor(Settings.from_env({"GSC_EXECUTOR": "multiprocess"}))
+        is dg.multiprocess_executor
+    )
+    with pytest.raises(
+        SettingsError, match="GSC_CELERY_BROKER_URL: required when GSC_EXECUTOR=celery"
+    ):
         Settings.from_env({"GSC_EXECUTOR": "celery"})
     with pytest.raises(SettingsError, match="GSC_EXECUTOR: 'threads' is not one of"):
         Settings.from_env({"GSC_EXECUTOR": "threads"})

@@ -44,7 +44,8 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
         kinds={"sql"},
         tags={"gsc/report": report.name},
         description=f"Search Console {report.description}: dimensions "
-        f"{[d.value for d in report.request_dimensions]}, aggregation {report.aggregation_type.value}. "
+        f"{[d.value for d in report.request_dimensions]}, "
+        f"aggregation {report.aggregation_type.value}. "
         "Each partition (a Pacific-Time date) is replaced atomically for every site and search "
         "type; reports with a documented reconciliation are audited against Google's totals of "
         "their aggregation type before they are published.",
@@ -98,7 +99,8 @@ def sites_for_run(tags: Mapping[str, str], configured: tuple[str, ...]) -> tuple
         return configured
     if site not in configured:
         raise SyncConfigurationError(
-            description=f"run tag {SITE_TAG}={site!r} names a site not in GSC_SITES ({', '.join(configured)})"
+            description=f"run tag {SITE_TAG}={site!r} names a site not in GSC_SITES "
+            f"({', '.join(configured)})"
         )
     return (site,)
 

@@ -1,4 +1,4 @@
-"""Where steps execute: in the run's process (default), one process per step, or dagster-celery workers.
+"""Where steps execute: the run's process (default), a process per step, or dagster-celery workers.
 
 In-process is the default because a run's steps (three report assets, their checks, the lifetime
 stats) are short and I/O-bound with their own request concurrency inside: a process per step would

@@ -357,7 +357,9 @@ class DaySlice:
 
     def describe(self) -> str:
         """Human words for messages: site, date and type."""
-        return f"site {self.site_url!r}, date {self.date.isoformat()}, type {self.search_type.value}"
+        return (
+            f"site {self.site_url!r}, date {self.date.isoformat()}, type {self.search_type.value}"
+        )
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def stored_rows(engine: sa.Engine, table: str, site: str, date: dt.date) -> list
     with engine.connect() as conn:
         result = conn.execute(
             sa.text(
-                f"select {', '.join(columns)} from {table} "  # noqa: S608 - names from our schema
+                f"select {', '.join(columns)} from {table} "
                 "where site_url = :site and date = :date and search_type = 'web'"
             ),
             {"site": site, "date": date},

@@ -33,7 +33,7 @@ def stored(engine, table, site, date, columns):
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                f"select {', '.join(columns)} from {table} "  # noqa: S608 - our own names
+                f"select {', '.join(columns)} from {table} "
                 "where site_url = :site and date = :date and search_type = 'web'"
             ),
             {"site": site, "date": date},

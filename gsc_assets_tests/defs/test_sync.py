@@ -33,8 +33,7 @@ def rows_of(engine, table: str, columns: list[str], search_type: str, day: dt.da
     with engine.connect() as conn:
         result = conn.execute(
             sa.text(
-                f"select {', '.join(columns)} from {table} "
-                "where search_type = :t and date = :d"
+                f"select {', '.join(columns)} from {table} where search_type = :t and date = :d"
             ),
             {"t": search_type, "d": day},
         )

@@ -107,8 +107,19 @@ def start_worker(name: str, worker_yaml: Path, queue: str, env: dict[str, str], 
     """`dagster-celery worker start` on `queue`, one task at a time; returns once it is ready."""
     worker = ManagedProcess(
         [
-            venv_bin("dagster-celery"), "worker", "start", "-n", name, "-y", str(worker_yaml),
-            "-q", queue, "-A", "dagster_celery.app", "--", "--concurrency=1",
+            venv_bin("dagster-celery"),
+            "worker",
+            "start",
+            "-n",
+            name,
+            "-y",
+            str(worker_yaml),
+            "-q",
+            queue,
+            "-A",
+            "dagster_celery.app",
+            "--",
+            "--concurrency=1",
         ],  # fmt: skip
         env,
         log_dir / f"celery-{name}.log",
@@ -154,7 +165,9 @@ def test_celery_workers_share_one_quota_and_store_exactly_the_api_rows(
     }
     worker_yaml = tmp_path / "worker.yaml"
     worker_yaml.write_text(
-        yaml.safe_dump({"execution": {"config": celery_executor_config(Settings.from_env(settings_env))}})
+        yaml.safe_dump(
+            {"execution": {"config": celery_executor_config(Settings.from_env(settings_env))}}
+        )
     )
     env = gsc_env(dagster_home=home, extra=settings_env)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"

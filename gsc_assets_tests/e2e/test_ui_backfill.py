@@ -188,7 +188,9 @@ def check_outcomes(
         ]
         assert {e.check_name for e in evaluations} == check_names, run_id
         failed = [e for e in evaluations if not e.passed]
-        errors = [(e.check_name, e.metadata) for e in failed if e.severity != dg.AssetCheckSeverity.WARN]
+        errors = [
+            (e.check_name, e.metadata) for e in failed if e.severity != dg.AssetCheckSeverity.WARN
+        ]
         assert errors == [], run_id
         warnings[run_id] = {e.check_name for e in failed}
     return warnings
@@ -256,7 +258,10 @@ def test_ui_backfill_respects_the_run_cap_and_stores_exactly_the_api_rows(
         )
         # multi_run:1 makes one run per date, tagged as a one-partition range
         ranges = sorted(
-            (run.tags["dagster/asset_partition_range_start"], run.tags["dagster/asset_partition_range_end"])
+            (
+                run.tags["dagster/asset_partition_range_start"],
+                run.tags["dagster/asset_partition_range_end"],
+            )
             for run in runs
         )
         assert ranges == [(d.isoformat(), d.isoformat()) for d in dates]

@@ -33,7 +33,11 @@ def test_retention_gaps_names_every_unsynced_date_in_the_window(warehouse_engine
     assert outcome.severity == quality.WARN
     assert outcome.metadata["unsynced_slices"] == 3
     assert outcome.metadata["unsynced_dates"] == {
-        f"{SITE} web": [FIRST.isoformat(), (FIRST + dt.timedelta(days=2)).isoformat(), LAST.isoformat()]
+        f"{SITE} web": [
+            FIRST.isoformat(),
+            (FIRST + dt.timedelta(days=2)).isoformat(),
+            LAST.isoformat(),
+        ]
     }
 
 
