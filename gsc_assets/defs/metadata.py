@@ -13,7 +13,12 @@ from gsc_assets.warehouse.quality import AuditFailedError
 
 def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
     """What a person wants to see for one report's sync: rows, requests, retries, quota use."""
+    # Fetch telemetry first: its `rows` counts every row fetched (totals requests included), and
+    # the sync's own numbers below, the rows actually stored, take precedence.
     metadata: dict[str, Any] = {
+        f"fetched_{k}" if k == "rows" else k: v for k, v in stats.as_metadata().items()
+    }
+    metadata |= {
         "rows": outcome.rows_written,
         "rows_replaced": outcome.rows_deleted,
         "dates": len(outcome.dates),
@@ -26,7 +31,6 @@ def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
         "truncated_slices": outcome.truncated_slices,
         "write_seconds": round(outcome.write_seconds, 3),
     }
-    metadata.update(stats.as_metadata())
     if outcome.dates:
         metadata["first_date"] = dg.MetadataValue.text(min(outcome.dates).isoformat())
         metadata["last_date"] = dg.MetadataValue.text(max(outcome.dates).isoformat())
