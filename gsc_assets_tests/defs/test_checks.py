@@ -241,3 +241,30 @@ def test_freshness_fails_when_the_newest_final_partition_is_too_old(simulator, w
     fresh = evaluations(result)[("gsc_page_daily", "is_fresh")]
     assert not fresh.passed and fresh.severity is dg.AssetCheckSeverity.ERROR
     assert value(fresh, "age_days") == {SMALL_SITE.site_url: 5}
+
+
+def test_non_final_slices_are_published_but_not_judged_against_moving_totals(
+    make_simulator, warehouse_url
+):
+    """Fresh data changes between the rows request and the totals request, so a fresh date is
+    stored (and marked non-final) without a like-for-like verdict; once final it is judged."""
+    sim = make_simulator(sites=(SMALL_SITE,))
+    fresh_day = dg_today() - dt.timedelta(days=1)
+    env = env_for(
+        sim,
+        warehouse_url,
+        GSC_DATA_STATE="all",
+        GSC_START_DATE=(fresh_day - dt.timedelta(days=10)).isoformat(),
+    )
+    corrupt_page_totals(sim, 1.5)
+    result = run(build_definitions(env), [PAGE_REPORT.table], fresh_day)
+
+    assert result.success
+    check = evaluations(result)[("gsc_page_daily", "pages_sum_to_page_totals")]
+    assert check.passed
+    assert value(check, "non_final_slices_not_compared") == 1
+    assert value(check, "slices_compared") == 0
+    engine = make_engine(warehouse_url)
+    stored = stored_rows(engine, PAGE_REPORT.table, SMALL_SITE.site_url, fresh_day)
+    engine.dispose()
+    assert len(stored) > 0
