@@ -20,6 +20,7 @@ from gsc_assets.search_console.models import CORE_REPORTS, PAGE_REPORT
 from gsc_assets.settings import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
+from gsc_assets_tests.reliability.harness import expected_rows
 
 SYNC_TABLES = [report.table for report in CORE_REPORTS]
 
@@ -68,16 +69,8 @@ def stored_rows(engine: sa.Engine, table: str, site: str, date: dt.date) -> list
 
 
 def expected(simulator, table: str, site: str, date: dt.date) -> list[tuple]:
-    report = next(r for r in CORE_REPORTS if r.table == table)
-    rows = simulator.expected_rows(
-        site,
-        date,
-        "web",
-        [d.value for d in report.request_dimensions],
-        report.aggregation_type.value,
-        "final",
-    )
-    return sorted(tuple(row) for row in rows)
+    """The simulator's final web rows of a core table's day, sorted like `stored_rows`."""
+    return expected_rows(simulator, table, site, date)
 
 
 def assert_exact(simulator, engine, first: dt.date, last: dt.date) -> int:
