@@ -132,17 +132,14 @@ class SearchAnalytics:
                 self._cache.move_to_end(key)
                 return cached
         site = self.sites[site_url]
-        universe = dataset.site_universe(self.seed, site)
-        days = []
-        for index, (date, revision) in enumerate(zip(dates, revisions, strict=True)):
+
+        def facts_of(date: dt.date, revision: int) -> Any:
             shares = freshness.hour_shares(date, now)
             if shares is None:
-                continue
-            facts = dataset.hourly_facts(self.seed, site, date, spec.search_type, revision, shares)
-            days.append(aggregation.group_day(facts, spec, universe, index))
-        combined = aggregation.combine_days(days, spec)
-        has_position = spec.search_type not in dataset.PAGE_ONLY_TYPES
-        rows = aggregation.row_tuples(combined, spec, universe, dates, has_position)
+                return None
+            return dataset.hourly_facts(self.seed, site, date, spec.search_type, revision, shares)
+
+        rows = self._rows(site_url, spec, dates, revisions, facts_of)
         first_incomplete = freshness.first_incomplete_hour(now)
         # Set only when the requested range holds incomplete hours (Google's Metadata docs).
         flagged = spec.end_date >= first_incomplete.date()
@@ -168,17 +165,14 @@ class SearchAnalytics:
         revisions: tuple[int, ...],
     ) -> QueryResult:
         site = self.sites[site_url]
-        universe = dataset.site_universe(self.seed, site)
-        days = []
-        for index, (date, revision) in enumerate(zip(dates, revisions, strict=True)):
+
+        def facts_of(date: dt.date, revision: int) -> Any:
             share = freshness.completeness(date, today, spec.data_state)
             if share is None:
-                continue
-            facts = dataset.partial_facts(self.seed, site, date, spec.search_type, revision, share)
-            days.append(aggregation.group_day(facts, spec, universe, index))
-        combined = aggregation.combine_days(days, spec)
-        has_position = spec.search_type not in dataset.PAGE_ONLY_TYPES
-        rows = aggregation.row_tuples(combined, spec, universe, dates, has_position)
+                return None
+            return dataset.partial_facts(self.seed, site, date, spec.search_type, revision, share)
+
+        rows = self._rows(site_url, spec, dates, revisions, facts_of)
         first_incomplete = freshness.first_incomplete_date(today)
         # Google sets metadata only for dataState=all, grouped by date, over incomplete dates.
         flagged = (
@@ -189,6 +183,25 @@ class SearchAnalytics:
         return QueryResult(
             rows, spec.dimensions, spec.aggregation, first_incomplete if flagged else None
         )
+
+    def _rows(
+        self,
+        site_url: str,
+        spec: QuerySpec,
+        dates: list[dt.date],
+        revisions: tuple[int, ...],
+        facts_of: Callable[[dt.date, int], Any],
+    ) -> list[tuple[Any, ...]]:
+        """Group each served day's facts (None: nothing served that day) and shape the rows."""
+        universe = dataset.site_universe(self.seed, self.sites[site_url])
+        days = []
+        for index, (date, revision) in enumerate(zip(dates, revisions, strict=True)):
+            facts = facts_of(date, revision)
+            if facts is not None:
+                days.append(aggregation.group_day(facts, spec, universe, index))
+        combined = aggregation.combine_days(days, spec)
+        has_position = spec.search_type not in dataset.PAGE_ONLY_TYPES
+        return aggregation.row_tuples(combined, spec, universe, dates, has_position)
 
 
 def _date_range(start: dt.date, end: dt.date) -> list[dt.date]:
