@@ -16,109 +16,28 @@ restore it 5% at a time. The factor lives in the store, so other processes slow 
 
 from __future__ import annotations
 
-import bisect
 import math
 import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from gsc_assets.search_console.clock import Clock, SystemClock
 from gsc_assets.search_console.errors import FetchCancelledError
+from gsc_assets.search_console.quota_log import InMemoryQuotaStore, QuotaStore, wait_for_bucket
+
+# Re-exported: callers import the store protocol and the in-process store from here.
+__all__ = [
+    "InMemoryQuotaStore",
+    "QuotaLimiter",
+    "QuotaStore",
+    "site_bucket",
+    "user_bucket",
+    "wait_for_bucket",
+]
 
 DEFAULT_BUDGET_QPM = 960  # 80% of Google's 1,200 QPM (GSC_API.md), headroom for other tools
 MIN_FACTOR = 0.1
 THROTTLE_CUT = 0.5
 RECOVERY_STEP = 0.05
-
-
-class QuotaStore(Protocol):
-    """Where admissions, pauses and throttle factors live; shared by everyone using a budget."""
-
-    def try_admit(
-        self, buckets: Sequence[tuple[str, int]], now: float, window_seconds: float
-    ) -> float:
-        """Atomically admit into every (bucket, limit) or none.
-
-        If each bucket has fewer than `limit` admissions in (now - window, now], record one in
-        each and return 0.0; otherwise record nothing and return the seconds until enough of
-        the oldest admissions leave the window (> 0).
-        """
-        ...
-
-    def pause(self, bucket: str, until: float) -> None:
-        """Admit nothing for `bucket` before epoch time `until` (a later pause wins)."""
-        ...
-
-    def paused_until(self, bucket: str) -> float:
-        """Epoch time before which `bucket` is paused (0.0 when not paused)."""
-        ...
-
-    def get_factor(self, bucket: str) -> float:
-        """The adaptive throttle factor of `bucket` (1.0 by default)."""
-        ...
-
-    def set_factor(self, bucket: str, factor: float) -> None:
-        """Store the adaptive throttle factor of `bucket`."""
-        ...
-
-
-def wait_for_bucket(times: Sequence[float], limit: int, now: float, window: float) -> float:
-    """Seconds until `times` (sorted admissions still in the window) has room for one more.
-
-    With n admissions and room for `limit`, the (n - limit + 1) oldest must leave; the last of
-    them, times[n - limit], leaves the window (t > now - window) at t + window.
-    """
-    if len(times) < limit:
-        return 0.0
-    return max(times[len(times) - limit] + window - now, 1e-6)
-
-
-class InMemoryQuotaStore:
-    """A `QuotaStore` for the threads of one process (one run)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._admissions: dict[str, list[float]] = {}
-        self._paused: dict[str, float] = {}
-        self._factors: dict[str, float] = {}
-
-    def try_admit(
-        self, buckets: Sequence[tuple[str, int]], now: float, window_seconds: float
-    ) -> float:
-        """See `QuotaStore.try_admit`."""
-        with self._lock:
-            wait = 0.0
-            for bucket, limit in buckets:
-                times = self._admissions.setdefault(bucket, [])
-                # Drop what left the window: membership is t > now - window.
-                del times[: bisect.bisect_right(times, now - window_seconds)]
-                wait = max(wait, wait_for_bucket(times, limit, now, window_seconds))
-            if wait > 0:
-                return wait
-            for bucket, _ in buckets:
-                bisect.insort(self._admissions[bucket], now)
-            return 0.0
-
-    def pause(self, bucket: str, until: float) -> None:
-        """See `QuotaStore.pause`."""
-        with self._lock:
-            self._paused[bucket] = max(until, self._paused.get(bucket, 0.0))
-
-    def paused_until(self, bucket: str) -> float:
-        """See `QuotaStore.paused_until`."""
-        with self._lock:
-            return self._paused.get(bucket, 0.0)
-
-    def get_factor(self, bucket: str) -> float:
-        """See `QuotaStore.get_factor`."""
-        with self._lock:
-            return self._factors.get(bucket, 1.0)
-
-    def set_factor(self, bucket: str, factor: float) -> None:
-        """See `QuotaStore.set_factor`."""
-        with self._lock:
-            self._factors[bucket] = factor
 
 
 def site_bucket(site_url: str) -> str:

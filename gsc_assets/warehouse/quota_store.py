@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.rate_limiter import wait_for_bucket
+from gsc_assets.search_console.quota_log import wait_for_bucket
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 # Admissions are kept at least this long, so limiters with a longer window sharing a bucket
