@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import email.utils
 import json
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +22,7 @@ from urllib3.util.retry import Retry
 
 from gsc_assets.search_console import errors
 from gsc_assets.search_console.credentials import TokenProvider
-from gsc_assets.search_console.models import QueryPage, QueryRequest
+from gsc_assets.search_console.models import PACIFIC, QueryPage, QueryRequest
 from gsc_assets.search_console.responses import (
     SiteEntry,
     describe_request,
@@ -84,8 +87,10 @@ class SearchConsoleClient:
         """One page of `searchAnalytics.query`: exactly one HTTP call, no retry, no sleep."""
         context = describe_request(request)
         path = f"{API_PATH}/sites/{quote(request.site_url, safe='')}/searchAnalytics/query"
-        data = self._call("POST", path, context=context, body=request.body())
-        return parse_query_response(data, len(request.dimensions), context)
+        response = self._send("POST", path, context, request.body())
+        data = self._decode(response, context)
+        page = parse_query_response(data, len(request.dimensions), context)
+        return dataclasses.replace(page, served_on=served_on(response.headers.get("Date")))
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -103,7 +108,9 @@ class SearchConsoleClient:
     def _call(
         self, method: str, path: str, *, context: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        response = self._send(method, path, context, body)
+        return self._decode(self._send(method, path, context, body), context)
+
+    def _decode(self, response: requests.Response, context: str) -> dict[str, Any]:
         if not 200 <= response.status_code < 300:
             raise self._error(response, context)
         try:
@@ -165,6 +172,16 @@ class SearchConsoleClient:
             context=context,
             retry_after=response.headers.get("Retry-After"),
         )
+
+
+def served_on(date_header: str | None) -> dt.date | None:
+    """The Search Console date (Pacific) of an HTTP Date header; None when absent or invalid."""
+    if not date_header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(date_header).astimezone(PACIFIC).date()
+    except (TypeError, ValueError):
+        return None
 
 
 def _body_hint(response: requests.Response) -> str:
