@@ -6,6 +6,11 @@ same site of one simulator, whose quota window is shrunk to 3 s so the budget bi
 seconds. The simulator is the judge: it records when it received every admitted query, and
 `max_accepted_in_any_quota_window` is the exact most it saw in any window. Processes with
 private (in-memory) stores would each spend the whole budget and this test would fail.
+
+No margin is assumed between admission and receipt: every other request waits
+`ADMISSION_TO_SEND_DELAY` seconds after its admission before it is sent (longer than the old
+limiter's 1 s margin, most of the shrunken window), and the limiter has no safety margin. It
+holds because each admission counts from its answer (rate_limiter: settle).
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import multiprocessing
+import random
+import time
 
 import sqlalchemy as sa
 
@@ -24,11 +31,27 @@ THREADS = 4
 DAYS_PER_PROCESS = 8  # the site report is one request per day
 BUDGET = 8  # admissions per window, for the site and for the (shared) credential
 WINDOW_SECONDS = 3.0
-SAFETY_SECONDS = 1.0  # covers admission-to-receipt delay on a loaded 2-core machine
+SAFETY_SECONDS = 0.0  # settling at the answer needs no margin for transit
+ADMISSION_TO_SEND_DELAY = 2.5  # the old limiter assumed at most its 1 s safety margin
+
+
+class DelayedClient:
+    """Sends every other request (seeded draw) `ADMISSION_TO_SEND_DELAY` s after admission:
+    a slow network, proxy or scheduler between our admission and Google's receipt."""
+
+    def __init__(self, client, seed: int) -> None:
+        self._client, self._rng = client, random.Random(seed)
+        self.delayed = 0
+
+    def query(self, request):
+        if self._rng.random() < 0.5:  # one C call: safe across the worker threads
+            self.delayed += 1
+            time.sleep(ADMISSION_TO_SEND_DELAY)
+        return self._client.query(request)
 
 
 def _fetch_in_a_process(
-    url: str, base_url: str, site: str, dates: list[dt.date]
+    url: str, base_url: str, site: str, dates: list[dt.date], seed: int
 ) -> dict[str, float]:
     """Run in a spawned process: fetch `dates` with THREADS workers under the shared budget."""
     from gsc_assets.search_console.client import SearchConsoleClient
@@ -46,8 +69,9 @@ def _fetch_in_a_process(
         window_seconds=WINDOW_SECONDS,
         safety_seconds=SAFETY_SECONDS,
     )
+    delayed = DelayedClient(client, seed)
     fetcher = PartitionFetcher(
-        client,
+        delayed,
         limiter,
         credential_id=tokens.identity,
         max_concurrency=THREADS,
@@ -66,6 +90,7 @@ def _fetch_in_a_process(
         "throttled": fetcher.stats.throttled,
         "peak_in_flight": fetcher.stats.peak_in_flight,
         "limiter_wait_seconds": fetcher.stats.limiter_wait_seconds,
+        "delayed": delayed.delayed,
     }
 
 
@@ -93,6 +118,7 @@ def test_processes_and_threads_never_exceed_the_budget_at_the_server(warehouse_u
                 [sim.base_url] * PROCESSES,
                 [site] * PROCESSES,
                 shares,
+                range(PROCESSES),
             )
         )
 
@@ -108,3 +134,4 @@ def test_processes_and_threads_never_exceed_the_budget_at_the_server(warehouse_u
     # (24 requests, 8 per window: the first window was filled).
     assert stats["max_accepted_in_any_quota_window"] == BUDGET
     assert sum(o["limiter_wait_seconds"] for o in outcomes) > 0
+    assert sum(o["delayed"] for o in outcomes) >= PROCESSES * DAYS_PER_PROCESS // 4

@@ -6,9 +6,17 @@ Search Console counts queries per site and per user (credential) over a minute (
 `InMemoryQuotaStore`) or across processes and machines (`warehouse.quota_store.SqlQuotaStore`).
 
 Sliding log, not token bucket: a token bucket lets a full burst through at every refill
-boundary, so a server counting any 60 s window could see up to twice the budget; a log of
-admission times cannot. The window is counted as `window_seconds + safety_seconds`: the
-margin absorbs the jitter between our admission and the server's receipt of the request.
+boundary, so a server counting any 60 s window could see up to twice the budget; a log cannot.
+
+No assumption about the network: Google receives a request at some unknown time between its
+admission and its answer. Each log entry is the latest such time: provisional (admission +
+`lease_seconds`) while in flight, re-stamped by `settle` when the answer arrives. Counting
+every entry newer than `now - window` then bounds every window Google can measure: of any
+requests Google receives in one window, the last admitted saw all the others still in the log
+(each was admitted before it, and answered no earlier than received), so at most the budget.
+A request that got no answer (timeout, dropped connection) keeps its lease: the kernel may
+still deliver its bytes after we gave up. `safety_seconds` widens the window further (default
+none: the re-stamp already covers the transit that the old 1 s margin assumed away).
 
 Adaptive throttling: a 429 halves the site's effective budget at once (floor 10%); successes
 restore it 5% at a time. The factor lives in the store, so other processes slow down too.
@@ -26,6 +34,7 @@ from gsc_assets.search_console.quota_log import InMemoryQuotaStore, QuotaStore, 
 
 # Re-exported: callers import the store protocol and the in-process store from here.
 __all__ = [
+    "Admission",
     "InMemoryQuotaStore",
     "QuotaLimiter",
     "QuotaStore",
@@ -38,6 +47,9 @@ DEFAULT_BUDGET_QPM = 960  # 80% of Google's 1,200 QPM (GSC_API.md), headroom for
 MIN_FACTOR = 0.1
 THROTTLE_CUT = 0.5
 RECOVERY_STEP = 0.05
+# How long an unsettled admission counts as in flight: far above the client's timeouts, and
+# what a crashed process's in-flight requests cost (their slots, for lease + window).
+DEFAULT_LEASE_SECONDS = 300.0
 
 
 def site_bucket(site_url: str) -> str:
@@ -48,6 +60,16 @@ def site_bucket(site_url: str) -> str:
 def user_bucket(credential_id: str) -> str:
     """The quota bucket of one credential (Google's per-user quota spans all its sites)."""
     return f"user:{credential_id}"
+
+
+@dataclass(frozen=True)
+class Admission:
+    """One admitted request: the buckets it was recorded in, its provisional stamp (the store's
+    clock) and the seconds it waited. Pass it to `QuotaLimiter.settle` once answered."""
+
+    buckets: tuple[str, str]
+    stamp: float
+    waited: float
 
 
 @dataclass
@@ -63,8 +85,11 @@ class _SiteState:
 class QuotaLimiter:
     """Blocks each request until both its site's and its credential's budgets admit it.
 
-    Thread-safe; every request, first try or retry, must pass `acquire`. Times given to the
-    store are `clock.time()` (epoch seconds: the only clock comparable across processes).
+    Thread-safe; every request, first try or retry, must pass `acquire`, and be settled with
+    `settle` when its answer (any HTTP status) arrives. `lease_seconds` must exceed the longest
+    a request can stay unanswered before Google receives it (the client's connect and read
+    timeouts, 60 s each by default, plus a token refresh). Times given to the store are
+    `clock.time()` (epoch seconds: the only clock comparable across processes).
     A site's factor and pause are cached for `refresh_seconds`: this process applies its own
     throttles and pauses at once, other processes' within `refresh_seconds`.
     """
@@ -76,14 +101,16 @@ class QuotaLimiter:
         budget_qpm: int = DEFAULT_BUDGET_QPM,
         clock: Clock | None = None,
         window_seconds: float = 60.0,
-        safety_seconds: float = 1.0,
+        safety_seconds: float = 0.0,
         refresh_seconds: float = 1.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         if budget_qpm < 1:
             raise ValueError(f"budget_qpm must be >= 1, got {budget_qpm}")
         self.store = store
         self.budget_qpm = budget_qpm
         self.window = window_seconds + safety_seconds
+        self.lease_seconds = lease_seconds
         self._clock = clock or SystemClock()
         self._refresh = refresh_seconds
         self._lock = threading.Lock()
@@ -91,8 +118,8 @@ class QuotaLimiter:
 
     def acquire(
         self, site_url: str, credential_id: str, cancel: threading.Event | None = None
-    ) -> float:
-        """Block until admitted under both budgets; return the seconds spent waiting.
+    ) -> Admission:
+        """Block until admitted under both budgets; the admission says how long it waited.
 
         Raises FetchCancelledError as soon as `cancel` is set while waiting.
         """
@@ -106,11 +133,16 @@ class QuotaLimiter:
             wait = state.paused_until - now
             if wait <= 0:
                 buckets = [(site, self._limit(state.factor)), (user, self.budget_qpm)]
-                wait = self.store.try_admit(buckets, now, self.window)
-                if wait <= 0:
-                    return waited
+                wait, stamp = self.store.try_admit(buckets, now, self.window, self.lease_seconds)
+                if stamp is not None:
+                    return Admission((site, user), stamp, waited)
             self._sleep(wait, cancel)
             waited += wait
+
+    def settle(self, admission: Admission) -> None:
+        """The request's answer arrived (or it was never sent): Google received it, if at all,
+        by now, so its entries count from now instead of from the end of the lease."""
+        self.store.settle(admission.buckets, admission.stamp, self._clock.time())
 
     def _sleep(self, seconds: float, cancel: threading.Event | None) -> None:
         # A real clock waits on the event, so cancellation interrupts the wait at once; an

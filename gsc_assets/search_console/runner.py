@@ -1,5 +1,7 @@
 """What a worker does with one task: pass the limiter, send the request, settle the answer.
 
+Every admission is settled when its answer arrives, so the limiter counts the request from
+then (see rate_limiter: no assumption on how long the request took to reach Google).
 A page is stored in its `DayJob` (and opens the next page when full); a retryable error is
 classified (429 / 403 rate limit slows the limiter, load quota pauses it, a rejected token is
 retried once after a refresh) and the task re-queued after its backoff, up to `max_attempts`.
@@ -22,10 +24,12 @@ from gsc_assets.search_console.errors import (
     PermanentError,
     RateLimitedError,
     RetryableError,
+    SearchConsoleError,
     TokenRejectedError,
+    TransportError,
 )
 from gsc_assets.search_console.models import QueryPage, QueryRequest, WorkUnit
-from gsc_assets.search_console.rate_limiter import QuotaLimiter
+from gsc_assets.search_console.rate_limiter import Admission, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy, backoff_delay
 from gsc_assets.search_console.telemetry import FetchStats
 from gsc_assets.search_console.work_queue import Task, WorkQueue
@@ -81,12 +85,11 @@ class RequestRunner:
         """Admit, send and settle one task; raises a PermanentError that must halt the fetch."""
         site = task.unit.day.site_url
         try:
-            waited = self._limiter.acquire(site, self._credential_id, cancel=self._halt)
+            admission = self._limiter.acquire(site, self._credential_id, cancel=self._halt)
         except FetchCancelledError:
             return
-        self._stats.add("limiter_wait_seconds", waited)
-        self._check_cancel()
-        if self._halt.is_set():
+        self._stats.add("limiter_wait_seconds", admission.waited)
+        if not self._still_wanted(admission):
             return
         with self._lock:
             task.job.requests[task.unit.report_name] += 1
@@ -94,16 +97,33 @@ class RequestRunner:
         started = self._clock.monotonic()
         try:
             page = self._client.query(task.job.request(task.unit, self._row_limit))
-        except RetryableError as exc:
+        except BaseException as exc:
+            # Any HTTP answer means Google has received the request: settle now. Without one
+            # (TransportError, or an unexpected exception) it may still arrive: keep the lease.
+            if isinstance(exc, SearchConsoleError) and not isinstance(exc, TransportError):
+                self._limiter.settle(admission)
             self._stats.request_finished(self._clock.monotonic() - started)
-            self._on_retryable(task, exc)
-            return
-        except BaseException:
-            self._stats.request_finished(self._clock.monotonic() - started)
+            if isinstance(exc, RetryableError):
+                self._on_retryable(task, exc)
+                return
             raise
+        self._limiter.settle(admission)
         self._stats.request_finished(self._clock.monotonic() - started)
         self._limiter.on_success(site)
         self._on_page(task, page)
+
+    def _still_wanted(self, admission: Admission) -> bool:
+        """False (or a cancellation error) when the fetch stopped while the task waited for
+        quota; the admission is then settled at once, since its request is never sent."""
+        try:
+            self._check_cancel()
+        except BaseException:
+            self._limiter.settle(admission)
+            raise
+        if self._halt.is_set():
+            self._limiter.settle(admission)
+            return False
+        return True
 
     def _on_page(self, task: Task, page: QueryPage) -> None:
         job, unit = task.job, task.unit

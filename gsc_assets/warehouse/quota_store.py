@@ -1,8 +1,10 @@
 """The shared quota store: one sliding-window log for every process and machine of a deployment.
 
-`SqlQuotaStore` implements `search_console.rate_limiter.QuotaStore` on SQLite or PostgreSQL.
+`SqlQuotaStore` implements `search_console.quota_log.QuotaStore` on SQLite or PostgreSQL.
 Each admission attempt is ONE short transaction that takes the buckets' locks, counts each
-bucket's admissions in the window and, only if every bucket has room, records one in each.
+bucket's entries in the window and, only if every bucket has room, records one in each (the
+provisional stamp `now + lease`). Settling re-stamps that row to the time the answer arrived:
+one more short transaction per request.
 
 - PostgreSQL: `pg_advisory_xact_lock(hashtext(bucket))` per bucket, in sorted order (no
   deadlocks), released at commit. Admission times come from the DATABASE clock
@@ -13,7 +15,9 @@ bucket's admissions in the window and, only if every bucket has room, records on
   machine's `time.time()` read while holding the lock (a SQLite file has one machine).
 
 Reading the time inside the lock matters: a time read before waiting for the lock could be
-older than an admission recorded meanwhile, and would leave the window early.
+older than an admission recorded meanwhile, and would leave the window early. Settling needs
+no bucket lock: it only moves a stamp earlier, after the answer, so a concurrent admission
+that reads either value counts the request correctly.
 
 `pause` / `paused_until` use the caller's epoch time: pauses last minutes, so clock skew of a
 second is irrelevant there. Admissions older than the window are pruned now and then.
@@ -28,7 +32,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.quota_log import wait_for_bucket
+from gsc_assets.search_console.quota_log import Admit, wait_for_bucket
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 # Admissions are kept at least this long, so limiters with a longer window sharing a bucket
@@ -59,6 +63,19 @@ _PG_LOCK_AND_CLOCK = sa.text(
     "FROM (SELECT count(pg_advisory_xact_lock(hashtext(b))) AS locked "
     "FROM unnest(CAST(:names AS text[])) AS b) AS held"
 )
+# Re-stamp ONE row per bucket among those recorded at :stamp (rows are bare times, so any one
+# will do; in production the database clock makes each admission's stamp unique anyway).
+_PG_SETTLE = sa.text(
+    "UPDATE gsc_quota_admissions SET admitted_at = "
+    "COALESCE(:now, extract(epoch FROM clock_timestamp())) "
+    "WHERE ctid IN (SELECT DISTINCT ON (bucket) ctid FROM gsc_quota_admissions "
+    "WHERE bucket = ANY(CAST(:names AS text[])) AND admitted_at = :stamp)"
+).bindparams(sa.bindparam("now", type_=sa.Double()))
+_SQLITE_SETTLE = sa.text(
+    "UPDATE gsc_quota_admissions SET admitted_at = :now "
+    "WHERE rowid IN (SELECT min(rowid) FROM gsc_quota_admissions "
+    "WHERE bucket IN :names AND admitted_at = :stamp GROUP BY bucket)"
+).bindparams(sa.bindparam("names", expanding=True))
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:
@@ -118,8 +135,12 @@ class SqlQuotaStore:
         self._engine.dispose()
 
     def try_admit(
-        self, buckets: Sequence[tuple[str, int]], now: float, window_seconds: float
-    ) -> float:
+        self,
+        buckets: Sequence[tuple[str, int]],
+        now: float,
+        window_seconds: float,
+        lease_seconds: float = 0.0,
+    ) -> Admit:
         """See `QuotaStore.try_admit`; one transaction, holding every bucket's lock."""
         with self._engine.begin() as conn:
             now = self._locked_now(conn, sorted({name for name, _ in buckets}), now)
@@ -129,8 +150,9 @@ class SqlQuotaStore:
                 for name, limit in buckets
             )
             if wait > 0:
-                return wait
-            rows = [{"bucket": name, "admitted_at": now} for name, _ in buckets]
+                return Admit(wait)
+            stamp = now + lease_seconds
+            rows = [{"bucket": name, "admitted_at": stamp} for name, _ in buckets]
             conn.execute(admissions.insert(), rows)
             with self._count_lock:
                 prune = next(self._attempts) % PRUNE_EVERY == 0
@@ -142,7 +164,19 @@ class SqlQuotaStore:
                         admissions.c.admitted_at < horizon,
                     )
                 )
-            return 0.0
+            return Admit(0.0, stamp)
+
+    def settle(self, buckets: Sequence[str], stamp: float, now: float) -> None:
+        """See `QuotaStore.settle`; one short transaction, the store's clock unless told."""
+        names = sorted(set(buckets))
+        with self._engine.begin() as conn:
+            if self._is_postgres:
+                at = now if self._use_caller_time else None  # None: the database clock
+                conn.execute(_PG_SETTLE, {"now": at, "names": names, "stamp": stamp})
+            else:
+                # BEGIN IMMEDIATE holds the write lock: read the time after it, as in try_admit.
+                at = now if self._use_caller_time else time.time()
+                conn.execute(_SQLITE_SETTLE, {"now": at, "names": names, "stamp": stamp})
 
     def _locked_now(self, conn: sa.Connection, names: list[str], now: float) -> float:
         if self._is_postgres:

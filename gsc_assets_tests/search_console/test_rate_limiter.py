@@ -1,6 +1,7 @@
 """Contract: a request is admitted only when it fits BOTH its site's and its credential's budget
-in every sliding window of window_seconds + safety_seconds; the N+1th waits exactly until the
-oldest admission leaves; throttles and pauses apply at once. FakeClock: exact, no wall clock.
+in every sliding window of window_seconds + safety_seconds, counted from when its answer
+arrived (an unanswered one counts until its lease ends); the N+1th waits exactly until the
+oldest leaves; throttles and pauses apply at once. FakeClock: exact, no wall clock.
 """
 
 import threading
@@ -22,10 +23,17 @@ def make_limiter(clock, budget=5, store=None, **kwargs):
     return QuotaLimiter(store or InMemoryQuotaStore(), budget_qpm=budget, clock=clock, **kwargs)
 
 
+def admit(limiter, site=SITE_A, user="sa@x", cancel=None):
+    """One request answered at once: acquire, then settle; the seconds it waited."""
+    admission = limiter.acquire(site, user, cancel)
+    limiter.settle(admission)
+    return admission.waited
+
+
 def admission_times(limiter, clock, count, site=SITE_A, user="sa@x"):
     times = []
     for _ in range(count):
-        limiter.acquire(site, user)
+        admit(limiter, site, user)
         times.append(clock.time())
     return times
 
@@ -37,7 +45,7 @@ def test_budget_n_admits_exactly_n_then_the_next_waits_until_the_oldest_expires(
     assert times == [start] * 5
     assert fake_clock.sleeps == []
     fake_clock.advance(10.0)
-    waited = limiter.acquire(SITE_A, "sa@x")
+    waited = admit(limiter)
     assert waited == pytest.approx(50.0)
     assert fake_clock.time() == pytest.approx(start + 60.0)
 
@@ -54,7 +62,7 @@ def test_no_sliding_window_ever_holds_more_than_the_budget(fake_clock):
     times = []
     for i in range(60):
         fake_clock.advance((i * 7919) % 13 / 2)  # irregular arrivals
-        limiter.acquire(SITE_A, "sa@x")
+        admit(limiter)
         times.append(fake_clock.time())
     for i, t in enumerate(times):
         in_window = [u for u in times[i:] if u < t + 60.0 - 1e-9]
@@ -67,22 +75,25 @@ def test_the_credential_budget_caps_the_sum_of_its_sites(fake_clock):
     for site in (SITE_A, SITE_B, SITE_C):
         admission_times(limiter, fake_clock, 2, site=site)
     assert fake_clock.time() == start
-    limiter.acquire(SITE_B, "sa@x")  # site B has room (2 of 6), the user has none
+    admit(limiter, SITE_B)  # site B has room (2 of 6), the user has none
     assert fake_clock.time() == pytest.approx(start + 60.0)
-    limiter.acquire(SITE_A, "other@x")  # another credential is not affected
+    admit(limiter, SITE_A, "other@x")  # another credential is not affected
     assert fake_clock.time() == pytest.approx(start + 60.0)
 
 
 def test_admission_needs_both_buckets_and_a_rejection_consumes_neither():
     store = InMemoryQuotaStore()
     buckets = [("site:a", 2), ("user:u", 3)]
-    assert store.try_admit(buckets, 100.0, 60.0) == 0.0
-    assert store.try_admit([("site:b", 10), ("user:u", 3)], 100.0, 60.0) == 0.0
-    assert store.try_admit(buckets, 110.0, 60.0) == 0.0  # site a: 2 of 2, user: 3 of 3
-    assert store.try_admit([("site:c", 5), ("user:u", 3)], 120.0, 60.0) == pytest.approx(40.0)
+    assert store.try_admit(buckets, 100.0, 60.0) == (0.0, 100.0)
+    assert store.try_admit([("site:b", 10), ("user:u", 3)], 100.0, 60.0).wait == 0.0
+    assert store.try_admit(buckets, 110.0, 60.0).wait == 0.0  # site a: 2 of 2, user: 3 of 3
+    rejected = store.try_admit([("site:c", 5), ("user:u", 3)], 120.0, 60.0)
+    assert rejected.wait == pytest.approx(40.0) and rejected.stamp is None
     # site c was rejected by the user bucket, so it recorded nothing: it still has 5 of 5.
-    assert store.try_admit([("site:c", 5)], 120.0, 60.0) == 0.0
-    assert store.try_admit([("site:a", 2), ("user:other", 3)], 120.0, 60.0) == pytest.approx(40.0)
+    assert store.try_admit([("site:c", 5)], 120.0, 60.0).wait == 0.0
+    assert store.try_admit([("site:a", 2), ("user:other", 3)], 120.0, 60.0).wait == (
+        pytest.approx(40.0)
+    )
 
 
 def test_wait_accounts_for_several_admissions_at_one_instant():
@@ -122,7 +133,7 @@ def test_a_throttled_site_admits_its_reduced_budget_per_window(fake_clock):
     start = fake_clock.time()
     admission_times(limiter, fake_clock, 5)
     assert fake_clock.time() == start
-    limiter.acquire(SITE_A, "sa@x")
+    admit(limiter)
     assert fake_clock.time() == pytest.approx(start + 60.0)
 
 
@@ -140,22 +151,22 @@ def test_load_quota_pause_admits_nothing_until_the_cooloff_ends(fake_clock):
     limiter, other = make_limiter(fake_clock, 10, store), make_limiter(fake_clock, 10, store)
     start = fake_clock.time()
     limiter.on_load_quota(SITE_A, 900.0)
-    limiter.acquire(SITE_A, "sa@x")
+    admit(limiter)
     assert fake_clock.time() == pytest.approx(start + 900.0)
     limiter.on_load_quota(SITE_A, 900.0)
-    other.acquire(SITE_A, "other@x")  # the pause is in the store: other limiters obey it
+    admit(other, SITE_A, "other@x")  # the pause is in the store: other limiters obey it
     assert fake_clock.time() == pytest.approx(start + 1800.0)
-    limiter.acquire(SITE_B, "sa@x")
+    admit(limiter, SITE_B)
     assert fake_clock.time() == pytest.approx(start + 1800.0)
 
 
 def test_acquire_raises_when_cancelled_while_waiting():
     limiter = QuotaLimiter(InMemoryQuotaStore(), budget_qpm=1, window_seconds=600.0)
     cancel = threading.Event()
-    limiter.acquire(SITE_A, "u", cancel)
+    admit(limiter, SITE_A, "u", cancel)
     threading.Timer(0.05, cancel.set).start()
     with pytest.raises(FetchCancelledError):
-        limiter.acquire(SITE_A, "u", cancel)
+        admit(limiter, SITE_A, "u", cancel)
 
 
 class RecordingStore(InMemoryQuotaStore):
@@ -165,11 +176,11 @@ class RecordingStore(InMemoryQuotaStore):
         super().__init__()
         self.admitted: list[float] = []
 
-    def try_admit(self, buckets, now, window_seconds):
-        wait = super().try_admit(buckets, now, window_seconds)
-        if wait == 0.0:
+    def try_admit(self, buckets, now, window_seconds, lease_seconds=0.0):
+        result = super().try_admit(buckets, now, window_seconds, lease_seconds)
+        if result.stamp is not None:
             self.admitted.append(now)
-        return wait
+        return result
 
 
 def max_in_any_window(times, window):
@@ -185,7 +196,7 @@ def test_threads_sharing_a_limiter_never_exceed_the_budget(fake_clock):
 
     def worker():
         for _ in range(5):
-            limiter.acquire(SITE_A, "u")
+            admit(limiter, SITE_A, "u")
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
