@@ -17,8 +17,10 @@ from gsc_assets.defs.checks import build_checks
 from gsc_assets.defs.executors import build_executor
 from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.defs.run_guard import run_hygiene_sensor
 from gsc_assets.defs.schedules import build_daily_schedule
 from gsc_assets.defs.sensors import build_alert_sensors
+from gsc_assets.defs.slot_wait import pool_wait_timeout_from_env
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.schema import table_for
@@ -49,6 +51,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
         request_timeout_seconds=settings.request_timeout_seconds,
         max_attempts=settings.max_attempts,
         load_quota_cooloff_seconds=settings.load_quota_cooloff_seconds,
+        pool_wait_timeout_seconds=pool_wait_timeout_from_env(env),
     )
     for report in settings.reports:
         table_for(report)  # registered in the schema, so the warehouse resource creates it
@@ -70,7 +73,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     return dg.Definitions(
         assets=[*report_assets, gsc_page_lifetime, *hourly_assets],
         asset_checks=checks,
-        sensors=build_alert_sensors(checks, settings),
+        sensors=[*build_alert_sensors(checks, settings), run_hygiene_sensor],
         jobs=[sync_job, *hourly_jobs],
         schedules=[
             build_daily_schedule(sync_job, settings, _oldest_non_final(settings)),

@@ -16,6 +16,8 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import PrivateAttr
 
+from gsc_assets.defs.run_guard import RunGuard, start_run_guard
+from gsc_assets.defs.slot_wait import DEFAULT_POOL_WAIT_TIMEOUT_SECONDS
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import TokenProvider, load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
@@ -41,7 +43,9 @@ class SearchConsoleResource(dg.ConfigurableResource):
     request_timeout_seconds: float = 60.0
     max_attempts: int = 8
     load_quota_cooloff_seconds: float = 900.0
+    pool_wait_timeout_seconds: float = DEFAULT_POOL_WAIT_TIMEOUT_SECONDS
 
+    _guard: RunGuard | None = PrivateAttr(default=None)
     _tokens: TokenProvider | None = PrivateAttr(default=None)
     _client: SearchConsoleClient | None = PrivateAttr(default=None)
     _limiter: QuotaLimiter | None = PrivateAttr(default=None)
@@ -61,6 +65,9 @@ class SearchConsoleResource(dg.ConfigurableResource):
             pool_size=self.max_concurrency,
         )
         self._limiter = QuotaLimiter(self._build_store(), budget_qpm=self.qpm_budget)
+        # Last, so a failed setup above leaves no watcher behind: dead runs are failed and their
+        # slots freed before this run's steps claim one, and waits for a slot are explained.
+        self._guard = start_run_guard(context, self.pool_wait_timeout_seconds)
 
     def _build_store(self) -> InMemoryQuotaStore | SqlQuotaStore:
         if self.quota_store == "memory":
@@ -73,7 +80,9 @@ class SearchConsoleResource(dg.ConfigurableResource):
         return SqlQuotaStore(self._quota_engine)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        """Close the HTTP pool and the quota store's connections."""
+        """Close the HTTP pool and the quota store's connections; stop the run guard."""
+        if self._guard is not None:
+            self._guard.stop()
         if self._client is not None:
             self._client.close()
         if self._quota_engine is not None:

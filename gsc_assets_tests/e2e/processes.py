@@ -72,6 +72,42 @@ def make_dagster_home(directory: Path, instance_yaml: str | Path | None = None) 
     return home
 
 
+def init_dagster_home(
+    directory: Path, storage: str = "sqlite", env: Mapping[str, str] | None = None
+) -> Path:
+    """Prepare `directory` as DAGSTER_HOME the documented way: `python -m gsc_assets.instance init`
+    (the shipped instance file, storage migrated once). `env` must hold GSC_DAGSTER_PG_URL for
+    postgres."""
+    home = directory.resolve()
+    result = run_cli(
+        [sys.executable, "-m", "gsc_assets.instance", "--home", str(home), "init",
+         "--storage", storage],
+        dict(env) if env is not None else gsc_env(dagster_home=home),
+        timeout_seconds=START_TIMEOUT_SECONDS,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"instance init failed:\n{result.stdout}\n{result.stderr}")
+    return home
+
+
+def start_materialize(
+    selection: Iterable[str],
+    env: Mapping[str, str],
+    log_path: Path,
+    *,
+    partition: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+) -> ManagedProcess:
+    """`dagster asset materialize ...` in its own process group (as `dagster_materialize`)."""
+    args = [venv_bin("dagster"), "asset", "materialize", "-m", DEFINITIONS_MODULE]
+    args += ["--select", ",".join(selection)]
+    if partition is not None:
+        args += ["--partition", partition]
+    if partition_range is not None:
+        args += ["--partition-range", f"{partition_range[0]}...{partition_range[1]}"]
+    return ManagedProcess(args, env, log_path)
+
+
 def gsc_env(
     *,
     dagster_home: Path,
