@@ -23,12 +23,12 @@ from urllib3.util.retry import Retry
 from gsc_assets.search_console import errors
 from gsc_assets.search_console.credentials import TokenProvider
 from gsc_assets.search_console.models import PACIFIC, QueryPage, QueryRequest
+from gsc_assets.search_console.query_pages import parse_query_response
 from gsc_assets.search_console.responses import (
     SiteEntry,
     describe_request,
     error_for_status,
     malformed_response,
-    parse_query_response,
     parse_site_entry,
 )
 

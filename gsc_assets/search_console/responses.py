@@ -1,4 +1,5 @@
-"""What Search Console's answers mean: error envelopes -> errors.py classes, bodies -> QueryPage.
+"""What Search Console's answers mean: error envelopes -> errors.py classes (query bodies ->
+QueryPage are query_pages.py's).
 
 API facts this module relies on (GSC_API.md):
 - errors come in Google's envelope `{"error": {code, message, status, errors: [{reason, domain}],
@@ -8,9 +9,7 @@ API facts this module relies on (GSC_API.md):
   also carries domain usageLimits, so it is recognised before quota;
 - a wrong property form (missing trailing slash, URL-prefix instead of `sc-domain:`) is answered
   403 "sufficient permission", not 404;
-- `Retry-After` is undocumented but honoured when present (seconds or an HTTP date);
-- an empty page has no `rows` key; a query without dimensions returns one row without `keys`;
-  metrics are JSON doubles; discover / googleNews rows have no position.
+- `Retry-After` is undocumented but honoured when present (seconds or an HTTP date).
 Pure functions: the client calls them at its boundary; tests call them directly.
 """
 
@@ -25,10 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gsc_assets.search_console import errors
-from gsc_assets.search_console.models import AggregationType, QueryPage, QueryRequest, Row
+from gsc_assets.search_console.models import QueryRequest
 
 MAX_QUOTED_BODY_CHARS = 300  # how much of a non-JSON error body a message quotes
-_NUMBER = (int, float)  # JSON numbers; bool is excluded because type() is compared exactly
 _API_DISABLED_REASONS = frozenset({"accessNotConfigured", "SERVICE_DISABLED"})
 _RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED"})
 # The daily project quota: backing off for minutes is the most a run can do.
@@ -230,99 +228,3 @@ def parse_site_entry(entry: Any, context: str) -> SiteEntry:
         problem = f"a site entry lacks siteUrl/permissionLevel strings: {entry!r}"
         raise malformed_response(context, problem[:300])
     return SiteEntry(entry["siteUrl"], entry["permissionLevel"])
-
-
-def parse_query_response(data: dict[str, Any], key_count: int, context: str) -> QueryPage:
-    """Validate a searchAnalytics.query body and turn it into a `QueryPage` of row tuples."""
-    raw_rows = data.get("rows", [])
-    if not isinstance(raw_rows, list):
-        raise malformed_response(context, f"rows is a {type(raw_rows).__name__}, not a list")
-    return QueryPage(
-        rows=_parse_rows(raw_rows, key_count, context),
-        response_aggregation_type=_parse_aggregation(data.get("responseAggregationType"), context),
-        first_incomplete_date=_parse_first_incomplete_date(data, context),
-        first_incomplete_hour=_metadata_value(data, "first_incomplete_hour", "firstIncompleteHour"),
-    )
-
-
-def _parse_rows(raw_rows: list[Any], key_count: int, context: str) -> list[Row]:
-    # Hot path (up to 25,000 rows): exact type checks, no per-row objects; the slow, precise
-    # description of what is wrong is built only when a row fails.
-    rows: list[Row] = []
-    append = rows.append
-    for index, raw in enumerate(raw_rows):
-        if type(raw) is not dict:
-            raise _bad_row(context, index, raw, key_count)
-        keys = raw.get("keys")
-        # Without dimensions Google sends no keys; an empty list is tolerated too.
-        if (key_count or keys) and (
-            type(keys) is not list
-            or len(keys) != key_count
-            or not all(type(key) is str for key in keys)
-        ):
-            raise _bad_row(context, index, raw, key_count)
-        clicks: Any = raw.get("clicks")
-        impressions: Any = raw.get("impressions")
-        ctr: Any = raw.get("ctr")
-        position: Any = raw.get("position")
-        if (
-            type(clicks) not in _NUMBER
-            or type(impressions) not in _NUMBER
-            or type(ctr) not in _NUMBER
-            or (position is not None and type(position) not in _NUMBER)
-        ):
-            raise _bad_row(context, index, raw, key_count)
-        metrics = (float(clicks), float(impressions), float(ctr))
-        append((*(keys or ()), *metrics, None if position is None else float(position)))
-    return rows
-
-
-def _bad_row(context: str, index: int, raw: Any, key_count: int) -> errors.MalformedResponseError:
-    if not isinstance(raw, dict):
-        problem = "is not an object"
-    elif not _keys_ok(raw.get("keys"), key_count):
-        problem = f"keys must be {key_count} strings, got {raw.get('keys')!r}"
-    else:
-        values = ", ".join(repr(raw.get(m)) for m in ("clicks", "impressions", "ctr", "position"))
-        problem = (
-            "clicks, impressions and ctr must be numbers and position a number or absent, "
-            f"got {values}"
-        )
-    return malformed_response(context, f"row {index} {problem}"[:400])
-
-
-def _keys_ok(keys: Any, key_count: int) -> bool:
-    if not key_count and not keys:
-        return True
-    return type(keys) is list and len(keys) == key_count and all(type(k) is str for k in keys)
-
-
-def _parse_aggregation(value: Any, context: str) -> AggregationType | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise malformed_response(context, f"responseAggregationType is {value!r}, not a string")
-    try:
-        return AggregationType.parse(value)
-    except ValueError:
-        # A value added after this code was written says nothing about the rows: tolerate it.
-        return None
-
-
-def _metadata_value(data: dict[str, Any], snake: str, camel: str) -> Any:
-    metadata = data.get("metadata")
-    if not isinstance(metadata, dict):
-        return None
-    value = metadata.get(snake, metadata.get(camel))
-    return value if isinstance(value, str) and value else None
-
-
-def _parse_first_incomplete_date(data: dict[str, Any], context: str) -> dt.date | None:
-    value = _metadata_value(data, "first_incomplete_date", "firstIncompleteDate")
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        problem = f"metadata first_incomplete_date {value!r} is not a date"
-        raise malformed_response(context, problem) from None
