@@ -12,9 +12,11 @@
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
+import os
+
 import dagster as dg
 
-from gsc_assets.defs.run_hygiene import mark_run_process, reap_dead_runs
+from gsc_assets.defs.run_hygiene import mark_run_process, reap_dead_runs, run_process
 from gsc_assets.defs.slot_wait import PoolWaitWatch
 
 SENSOR_INTERVAL_SECONDS = 30
@@ -43,6 +45,9 @@ def start_run_guard(context: dg.InitResourceContext, pool_wait_timeout_seconds: 
     reap_dead_runs(instance, exclude={run.run_id}, log=log)
     if not instance.event_log_storage.supports_global_concurrency_limits:
         return RunGuard(None)
+    orchestrator = run_process(instance, run.run_id)
+    if orchestrator is None or orchestrator.pid != os.getpid():
+        return RunGuard(None)  # a step process (multiprocess, Celery): its parent claims slots
     watch = PoolWaitWatch(instance, run, log, timeout_seconds=pool_wait_timeout_seconds)
     return RunGuard(watch.start())
 

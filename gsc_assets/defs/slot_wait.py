@@ -10,7 +10,7 @@ and past `GSC_POOL_WAIT_TIMEOUT_SECONDS` fails the run with that message.
 
 from __future__ import annotations
 
-import _thread
+import ctypes
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -43,6 +43,16 @@ def pool_wait_timeout_from_env(environ: Mapping[str, str]) -> float:
             "seconds >= 0; use e.g. 3600 (0 waits for a pool slot without limit)"
         )
     return value
+
+
+class PoolWaitTimeoutError(RuntimeError):
+    """Raised in the run's main thread when a step waited longer than the limit for a slot."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"gave up waiting for a pool slot ({POOL_WAIT_TIMEOUT_VARIABLE}); the run's log names "
+            "the runs holding the slots"
+        )
 
 
 @dataclass(frozen=True)
@@ -180,8 +190,18 @@ class PoolWaitWatch:
         return False
 
     def _fail_run(self, message: str) -> None:
-        """Fail the run with `message`, then interrupt the run's main thread, which is sleeping in
-        Dagster's wait loop, so the process ends and its pending claims are withdrawn."""
+        """Fail the run with `message`, then end the wait in the run's main thread."""
         self._log(message)
         self._instance.report_run_failed(self._run, message)
-        _thread.interrupt_main()
+        raise_in_main_thread(PoolWaitTimeoutError)
+
+
+def raise_in_main_thread(error_type: type[BaseException]) -> None:
+    """Raise `error_type` in the main thread at its next bytecode (within one of Dagster's claim
+    retries, at most 15 s of sleep). Why not a signal: while a step waits for a slot, Dagster
+    defers SIGINT/SIGTERM (`capture_interrupts`) until the step starts, and its wait loop has no
+    hook; the exception unwinds the executor, which withdraws this run's pending claims."""
+    main = threading.main_thread().ident
+    if main is not None:
+        thread_id, error = ctypes.c_ulong(main), ctypes.py_object(error_type)
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(thread_id, error)
