@@ -74,3 +74,12 @@ def test_executor_setting_selects_dagsters_executors_and_requires_a_broker_for_c
         Settings.from_env({"GSC_EXECUTOR": "celery"})
     with pytest.raises(SettingsError, match="GSC_EXECUTOR: 'threads' is not one of"):
         Settings.from_env({"GSC_EXECUTOR": "threads"})
+
+
+@pytest.mark.parametrize("name", INSTANCE_FILES)
+def test_every_instance_file_monitors_runs_like_the_repositorys(name):
+    shipped = yaml.safe_load((DEPLOY.parent / "dagster.yaml").read_text())["run_monitoring"]
+    config = yaml.safe_load((DEPLOY / name).read_text())
+    assert shipped["enabled"] is True and shipped["max_runtime_seconds"] > 0
+    assert shipped["free_slots_after_run_end_seconds"] > 0
+    assert config["run_monitoring"] == shipped
