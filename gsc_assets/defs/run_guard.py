@@ -37,7 +37,7 @@ class RunGuard:
 def start_run_guard(context: dg.InitResourceContext, pool_wait_timeout_seconds: float) -> RunGuard:
     """Mark this run's process, reap dead runs, watch pool waits; a no-op outside a real run."""
     instance = context.instance
-    run = context.dagster_run
+    run = context.run
     if instance is None or run is None or instance.is_ephemeral:
         return RunGuard(None)  # direct materialize() in tests, the demo's ephemeral instance
     log = context.log.warning if context.log is not None else (lambda _: None)
