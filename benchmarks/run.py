@@ -7,9 +7,11 @@ Scenarios (latency-bound and CPU-bound kept apart):
   throughput        page x query, 14 days (~50k rows a day): rows/s into SQLite and Postgres
                     against a bare bulk insert of the same rows (the ceiling)
   quota_bound       quota 600 QPM, budget 600, ~3 minutes (--quick: ~1.5 minutes)
+  quota_delayed     the same with slow answers and requests held 2.5 s after admission
   concurrent_runs   4 Dagster runs (processes) on one site sharing 600 QPM
   limiter_overhead  one admission in-process and through SqlQuotaStore (SQLite, Postgres)
   memory            peak RSS of a process: one 50k-row day and a 60-day run
+  decode            CPU per row decoding one 25,000-row page x query page into row tuples
 
 Each prints a table, writes benchmarks/results/<name>.json (gitignored) and replaces its
 section in BENCHMARKS.md (date, variant, cores, load average). Postgres: 127.0.0.1:5432, user
@@ -23,16 +25,20 @@ import sys
 import traceback
 
 from benchmarks.common import machine, record
+from benchmarks.decode import decode
 from benchmarks.fetch_scenarios import latency_bound, quota_bound, throughput
 from benchmarks.process_scenarios import concurrent_runs, limiter_overhead, memory
+from benchmarks.quota_scenarios import quota_delayed
 
 SCENARIOS = {
     "latency_bound": latency_bound,
     "throughput": throughput,
     "quota_bound": quota_bound,
+    "quota_delayed": quota_delayed,
     "concurrent_runs": concurrent_runs,
     "limiter_overhead": limiter_overhead,
     "memory": memory,
+    "decode": decode,
 }
 
 
