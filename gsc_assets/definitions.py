@@ -55,6 +55,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     )
     for report in settings.reports:
         table_for(report)  # registered in the schema, so the warehouse resource creates it
+    _log_not_offered(settings)
     daily = [r for r in settings.reports if not r.is_hourly]
     report_assets = [build_report_asset(report, settings) for report in daily]
     hourly_assets = [build_hourly_asset(r, settings) for r in settings.reports if r.is_hourly]
@@ -85,6 +86,16 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
             "warehouse": WarehouseResource(database_url=settings.database_url),
         },
     )
+
+
+def _log_not_offered(settings: Settings) -> None:
+    """One INFO line per configured report and search type Google offers no data for."""
+    logger = dg.get_dagster_logger("gsc_assets")
+    for report, search_type, reason in settings.not_offered():
+        logger.info(
+            f"report {report.name} is skipped for search type {search_type.value}: not offered "
+            f"by Google ({reason})"
+        )
 
 
 def _oldest_non_final(settings: Settings) -> Callable[[str | None], dt.date | None]:

@@ -175,6 +175,20 @@ class Settings:
         """How many days before today (Pacific) the newest partition is."""
         return 3 if self.data_state is DataState.FINAL else 1
 
+    def not_offered(self) -> list[tuple[Report, SearchType, str]]:
+        """Each configured (report, search type) Google offers no data for, with the reason.
+
+        Built-in reports skip such types (e.g. the byProperty site report for googleNews);
+        custom reports that declare one are refused at load instead.
+        """
+        return [
+            (report, search_type, "; ".join(problems))
+            for report in self.reports
+            for search_type in self.search_types
+            if search_type in report.search_types
+            and (problems := report.refused_by_google(search_type))
+        ]
+
     def missing_for_sync(self) -> list[str]:
         """What a sync run still needs that may legitimately be absent at definition load."""
         missing = []

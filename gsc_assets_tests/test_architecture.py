@@ -19,7 +19,20 @@ FORBIDDEN = {
     ),
     "warehouse": ("dagster", "requests", "gsc_assets.defs", "gsc_assets.simulator"),
     "simulator": ("dagster", "sqlalchemy", "gsc_assets.search_console", "gsc_assets.warehouse"),
+    # The ground floor: what Google offers, read by both sides, so it imports neither.
+    "reports": (
+        "dagster",
+        "sqlalchemy",
+        "requests",
+        "gsc_assets.search_console",
+        "gsc_assets.warehouse",
+        "gsc_assets.simulator",
+        "gsc_assets.defs",
+    ),
 }
+# The one thing the simulator shares with the client: the table of what Google accepts, so a
+# request the client would never send is one the simulator refuses.
+SIMULATOR_SHARED = {"gsc_assets.reports.capabilities"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -53,3 +66,13 @@ def test_only_the_dagster_layer_and_entry_points_import_dagster():
         and any(m == "dagster" or m.startswith("dagster.") for m in imported_modules(path))
     ]
     assert offenders == []
+
+
+def test_the_simulator_shares_only_the_capability_table_with_the_client():
+    shared = {
+        module
+        for path in (PACKAGE / "simulator").rglob("*.py")
+        for module in imported_modules(path)
+        if module.startswith("gsc_assets.") and not module.startswith("gsc_assets.simulator")
+    }
+    assert shared <= SIMULATOR_SHARED

@@ -13,7 +13,7 @@ import dagster as dg
 from gsc_assets.defs.metadata import audit_failure_metadata, sync_metadata
 from gsc_assets.defs.partitions import backfill_policy, daily_partitions, partition_dates
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
-from gsc_assets.defs.sync import supported_search_types, sync_report
+from gsc_assets.defs.sync import not_offered_search_types, supported_search_types, sync_report
 from gsc_assets.search_console.models import PAGE_REPORT, Report
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.lifetime import refresh_lifetime
@@ -57,9 +57,12 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
     ) -> dg.MaterializeResult:
         require_sync_settings(settings)
         search_types = supported_search_types(report, settings.search_types)
-        skipped = sorted(set(settings.search_types) - set(search_types))
-        if skipped:
-            context.log.info(f"{report.table}: Search Console has no such data for {skipped}")
+        not_offered = not_offered_search_types(report, settings.search_types)
+        for search_type, reason in not_offered.items():
+            context.log.info(
+                f"{report.table}: not offered by Google for {search_type.value} ({reason}); "
+                "recorded as not_offered in gsc_sync_log"
+            )
         with search_console.open_fetcher(progress=context.log.info) as fetcher:
             try:
                 outcome = sync_report(
@@ -72,6 +75,7 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
                     data_state=settings.data_state,
                     run_id=context.run.run_id,
                     log=context.log.info,
+                    not_offered=tuple(not_offered),
                 )
             except AuditFailedError as error:
                 raise AuditFailure(

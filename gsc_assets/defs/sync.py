@@ -51,6 +51,7 @@ class SyncOutcome:
     non_final_slices: int = 0
     non_final_dates: list[dt.date] = field(default_factory=list)
     truncated_slices: int = 0
+    not_offered_slices: int = 0
     write_seconds: float = 0.0
     batches_by_date: dict[dt.date, list[ReportData]] = field(default_factory=dict)
 
@@ -84,6 +85,18 @@ def supported_search_types(
     return tuple(t for t in search_types if not report.problems_for(t))
 
 
+def not_offered_search_types(
+    report: Report, search_types: Sequence[SearchType]
+) -> dict[SearchType, str]:
+    """The search types Google does not offer `report` for, each with the reason (types the
+    report itself leaves out are neither fetched nor recorded)."""
+    return {
+        t: "; ".join(problems)
+        for t in search_types
+        if t in report.search_types and (problems := report.refused_by_google(t))
+    }
+
+
 def sync_report(
     fetcher: PartitionFetcher,
     engine: sa.Engine,
@@ -96,28 +109,45 @@ def sync_report(
     run_id: str | None = None,
     log: Callable[[str], None] = lambda _message: None,
     keep_batches: bool = False,
+    not_offered: Sequence[SearchType] = (),
 ) -> SyncOutcome:
     """Fetch `report` for `dates` and replace each date's partition as soon as it is complete.
 
+    `not_offered` are search types Google offers no such data for: nothing is requested for
+    them, and each of their slices is recorded in the sync log as "not_offered" with the date.
     Raises UnsupportedCombinationError before any request for a report/search-type combination
     Google rejects, and AuditFailedError when a date fails its audit (earlier dates stay written).
     """
     outcome = SyncOutcome(report=report)
     days = day_slices(report, dates, sites, search_types)
+    unoffered = [
+        ReportData(DaySlice(site, date, search_type), report, offered=False)
+        for date in dates
+        for site in sites
+        for search_type in not_offered
+    ]
     reconciliation = reconciliation_for(report)
     fetched = [report, reconciliation.totals_report] if reconciliation else [report]
     slices_per_date = {date: 0 for date in dates}
     for day in days:
         slices_per_date[day.date] += 1
     pending: dict[dt.date, list[dict[str, ReportData]]] = {}
+    unoffered_by_date: dict[dt.date, list[ReportData]] = {}
+    for batch in unoffered:
+        unoffered_by_date.setdefault(batch.day.date, []).append(batch)
+
+    def write(date: dt.date, slices: list[dict[str, ReportData]]) -> None:
+        extra = unoffered_by_date.get(date, [])
+        _write_date(engine, report, date, slices, extra, outcome, run_id, log, keep_batches)
+
     for date in [d for d, count in slices_per_date.items() if count == 0]:
-        _write_date(engine, report, date, [], outcome, run_id, log, keep_batches)
+        write(date, [])
     for day, results in fetcher.iter_days(days, fetched, data_state):
         slices = pending.setdefault(day.date, [])
         slices.append(results)
         if len(slices) == slices_per_date[day.date]:
             del pending[day.date]
-            _write_date(engine, report, day.date, slices, outcome, run_id, log, keep_batches)
+            write(day.date, slices)
     return outcome
 
 
@@ -138,13 +168,14 @@ def _write_date(
     report: Report,
     date: dt.date,
     slices: list[dict[str, ReportData]],
+    unoffered: list[ReportData],
     outcome: SyncOutcome,
     run_id: str | None,
     log: Callable[[str], None],
     keep_batches: bool,
 ) -> None:
     started = time.perf_counter()
-    batches = [results[report.name] for results in slices]
+    batches = [results[report.name] for results in slices] + unoffered
     reconciliation = reconciliation_for(report)
     audit = None
     if reconciliation is not None:
@@ -154,7 +185,8 @@ def _write_date(
     result = replace_partition(engine, report, batches, run_id=run_id, audit=audit)
     outcome.write_seconds += time.perf_counter() - started
     outcome.dates.append(date)
-    outcome.slices += len(batches)
+    outcome.slices += len(batches) - len(unoffered)
+    outcome.not_offered_slices += len(unoffered)
     outcome.rows_fetched += sum(len(b.rows) for b in batches)
     outcome.rows_written += result.rows_inserted
     outcome.rows_deleted += result.rows_deleted

@@ -1,6 +1,6 @@
 """Credentials -> `Authorization: Bearer ...` headers, refreshed when they expire.
 
-Three sources (GSC_API.md "Auth"):
+Three sources (docs/search_console_api.md "Auth"):
 - a service-account key JSON (type=service_account): google-auth signs a JWT and POSTs it to the
   key's `token_uri`;
 - an authorized-user JSON (type=authorized_user, an OAuth refresh token): google-auth's

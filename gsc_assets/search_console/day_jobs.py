@@ -26,9 +26,16 @@ from gsc_assets.search_console.models import (
 class DayJob:
     """Every page fetched so far for one DaySlice, keyed by work unit (a retry replaces)."""
 
-    def __init__(self, day: DaySlice, reports: Sequence[Report], data_state: DataState) -> None:
+    def __init__(
+        self,
+        day: DaySlice,
+        reports: Sequence[Report],
+        data_state: DataState,
+        fetched_on: dt.date | None = None,
+    ) -> None:
         self.day = day
         self.data_state = data_state
+        self.fetched_on = fetched_on  # the Pacific date the fetch began (finality by age)
         self.reports = {report.name: report for report in reports}
         self.open_reports = set(self.reports)
         self.pages: dict[WorkUnit, QueryPage] = {}
@@ -81,16 +88,25 @@ class DayJob:
         return None
 
     def result(self) -> dict[str, ReportData]:
-        """Each report's rows, pages concatenated in start_row order."""
-        return {name: self._report_data(report) for name, report in self.reports.items()}
+        """Each report's rows, pages concatenated in start_row order.
 
-    def _report_data(self, report: Report) -> ReportData:
+        Google's `first_incomplete_date` is a statement about the date, whichever of the day's
+        requests carried it: every report of the day gets the earliest one any answer held.
+        """
+        incomplete = [p.first_incomplete_date for p in self.pages.values() if p.first_incomplete_date]
+        first_incomplete = min(incomplete) if incomplete else None
+        return {
+            name: self._report_data(report, first_incomplete)
+            for name, report in self.reports.items()
+        }
+
+    def _report_data(self, report: Report, first_incomplete: dt.date | None) -> ReportData:
         units = sorted(
             (unit for unit in self.pages if unit.report_name == report.name),
             key=lambda unit: unit.start_row,
         )
         pages = [self.pages[unit] for unit in units]
-        incomplete = [p.first_incomplete_date for p in pages if p.first_incomplete_date]
+        served = [p.served_on for p in self.pages.values() if p.served_on is not None]
         incomplete_hours = [p.first_incomplete_hour for p in pages if p.first_incomplete_hour]
         return ReportData(
             day=self.day,
@@ -101,8 +117,10 @@ class DayJob:
             throttled=self.throttled[report.name],
             pages=len(pages),
             data_state=self.data_state,
-            first_incomplete_date=min(incomplete) if incomplete else None,
+            first_incomplete_date=first_incomplete,
             first_incomplete_hour=min(incomplete_hours, key=dt.datetime.fromisoformat)
             if incomplete_hours
             else None,
+            # The earliest answer of the day, on Google's clock where it said (Date header).
+            fetched_on=min(served) if served else self.fetched_on,
         )

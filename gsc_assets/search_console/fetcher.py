@@ -36,6 +36,7 @@ from gsc_assets.search_console.models import (
     DaySlice,
     Report,
     ReportData,
+    pacific_date,
 )
 from gsc_assets.search_console.rate_limiter import QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
@@ -189,7 +190,7 @@ class PartitionFetcher:
         return rows + expected <= self._max_pending_rows
 
     def _submit(self, day: DaySlice, reports: Sequence[Report], data_state: DataState) -> DayJob:
-        job = DayJob(day, reports, data_state)
+        job = DayJob(day, reports, data_state, pacific_date(self._clock.time()))
         with self._lock:
             for unit in job.first_units():
                 self._queue.put(Task(job, unit))

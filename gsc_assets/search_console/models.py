@@ -1,11 +1,11 @@
 """Values that describe Search Console requests and answers.
 
-API facts (../shared/GSC_API.md):
+API facts (docs/search_console_api.md):
 - one request returns at most 25,000 rows; a day keeps at most 50,000 rows per search type
   (the top rows by clicks; the tail is dropped silently);
 - enum values arrive lowercase/camelCase from most clients and UPPER_SNAKE from some;
-- discover and googleNews have no query dimension and no position; discover has no device;
-- searchAppearance must be the only grouping dimension; byProperty cannot group or filter by page.
+- what each search type offers (dimensions, aggregations, hourly data, position) is the table in
+  `gsc_assets.reports.capabilities`; a report is never requested where Google refuses it.
 """
 
 from __future__ import annotations
@@ -14,12 +14,19 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
-MAX_ROWS_PER_REQUEST = 25_000  # GSC_API.md "rowLimit 1..25000"
-MAX_ROWS_PER_DAY = 50_000  # GSC_API.md "at most 50,000 rows per day per search type"
-QUOTA_QPM_PER_SITE = 1_200  # GSC_API.md "Quotas"
+from gsc_assets.reports.capabilities import CAPABILITIES, Refusal, refusals
+
+MAX_ROWS_PER_REQUEST = 25_000  # docs/search_console_api.md "rowLimit 1..25000"
+MAX_ROWS_PER_DAY = 50_000  # docs/search_console_api.md "at most 50,000 rows per day"
+QUOTA_QPM_PER_SITE = 1_200  # docs/search_console_api.md "Quotas"
 QUOTA_QPM_PER_USER = 1_200
 RETENTION_MONTHS = 16
+# docs/search_console_api.md "Finality": data is typically final 2-3 days after the date. A date
+# is final by age alone once it is MORE than this many days old when it is fetched.
+FINAL_AFTER_DAYS = 3
+PACIFIC = ZoneInfo("America/Los_Angeles")  # Search Console counts days in Pacific Time
 SCOPE_READONLY = "https://www.googleapis.com/auth/webmasters.readonly"
 
 
@@ -54,17 +61,17 @@ class SearchType(_ParsableEnum):
     @property
     def supports_query(self) -> bool:
         """Discover and Google News cannot be grouped or filtered by query."""
-        return self not in (SearchType.DISCOVER, SearchType.GOOGLE_NEWS)
+        return "query" in CAPABILITIES[self.value].dimensions
 
     @property
     def supports_device(self) -> bool:
         """Discover cannot be grouped by device."""
-        return self is not SearchType.DISCOVER
+        return "device" in CAPABILITIES[self.value].dimensions
 
     @property
     def has_position(self) -> bool:
         """Discover and Google News rows carry no position."""
-        return self not in (SearchType.DISCOVER, SearchType.GOOGLE_NEWS)
+        return CAPABILITIES[self.value].has_position
 
 
 class AggregationType(_ParsableEnum):
@@ -107,7 +114,7 @@ class FilterOperator(_ParsableEnum):
     EXCLUDING_REGEX = "excludingRegex"
 
 
-# Dimensions Google lets a request filter by (GSC_API.md "dimensionFilterGroups").
+# Dimensions Google lets a request filter by (docs/search_console_api.md "dimensionFilterGroups").
 FILTER_DIMENSIONS = (
     Dimension.QUERY,
     Dimension.PAGE,
@@ -156,8 +163,20 @@ class Report:
 
     @property
     def request_dimensions(self) -> tuple[Dimension, ...]:
-        """The dimensions sent to Google: date (or hour) first, so each row names its day."""
+        """The dimensions sent to Google: date (or hour) first, so each row names its day.
+
+        searchAppearance must be the only grouping dimension, and date counts: such a report
+        is requested one day at a time, grouped by searchAppearance alone, and its rows take
+        their date from the request.
+        """
+        if Dimension.SEARCH_APPEARANCE in self.dimensions:
+            return self.dimensions
         return (self.time_dimension, *self.dimensions)
+
+    @property
+    def keys_name_the_time(self) -> bool:
+        """True when each returned row's first key is its date (or hour)."""
+        return self.request_dimensions[:1] == (self.time_dimension,)
 
     @property
     def is_hourly(self) -> bool:
@@ -178,40 +197,62 @@ class Report:
     def problems_for(self, search_type: SearchType) -> list[str]:
         """Why this report is not fetched for `search_type` (empty when it is).
 
-        Google's rules (GSC_API.md "Known 400s") plus the report's own `search_types`.
+        The report's own `search_types`, then every reason Google would refuse its request
+        (`reports.capabilities`), each with the fix.
         """
         problems = []
         if search_type not in self.search_types:
             problems.append(
                 f"report {self.name!r} is not configured for search type {search_type.value!r}"
             )
-        dims = set(self.dimensions)
-        filtered = {f.dimension for f in self.dimension_filters}
-        if Dimension.QUERY in dims | filtered and not search_type.supports_query:
-            problems.append(
-                f"report {self.name!r} groups or filters by query, which search type "
-                f"{search_type.value!r} does not support; drop that search type or the query "
-                "dimension/filter"
+        return problems + self.refused_by_google(search_type)
+
+    def refused_by_google(self, search_type: SearchType) -> list[str]:
+        """Why Google refuses this report's request for `search_type`, each with the fix."""
+        found = refusals(
+            search_type.value,
+            [d.value for d in self.request_dimensions],
+            [f.dimension.value for f in self.dimension_filters],
+            self.aggregation_type.value,
+            DataState.HOURLY_ALL.value if self.is_hourly else DataState.ALL.value,
+        )
+        return list(dict.fromkeys(self._explain(search_type, refusal) for refusal in found))
+
+    def _explain(self, search_type: SearchType, refusal: Refusal) -> str:
+        """A refusal in the words of a report's configuration: what Google refuses, and the fix."""
+        name, kind = self.name, search_type.value
+        if refusal.rule in ("dimension", "filter") and refusal.subject == Dimension.QUERY.value:
+            return (
+                f"report {name!r} groups or filters by query, which search type {kind!r} does "
+                "not support; drop that search type or the query dimension/filter"
             )
-        if Dimension.DEVICE in dims and not search_type.supports_device:
-            problems.append(
-                f"report {self.name!r} groups by device, which search type {search_type.value!r} "
-                "does not support; drop that search type or the device dimension"
+        if refusal.rule == "dimension" and refusal.subject == Dimension.HOUR.value:
+            return (
+                f"report {name!r} is hour by hour, which search type {kind!r} does not offer "
+                "(hourly data exists for web and googleNews only); drop that search type"
             )
-        if Dimension.SEARCH_APPEARANCE in dims and len(dims) > 1:
-            problems.append(
-                f"report {self.name!r}: searchAppearance must be the only grouping dimension; "
+        if refusal.rule in ("dimension", "filter"):
+            verb = "groups" if refusal.rule == "dimension" else "filters"
+            return (
+                f"report {name!r} {verb} by {refusal.subject}, which search type {kind!r} does "
+                f"not support; drop that search type or the {refusal.subject} dimension"
+            )
+        if refusal.rule == "aggregation":
+            return (
+                f"report {name!r} aggregates {refusal.subject}, which search type {kind!r} does "
+                f'not support (Google: "{refusal.message}"); drop that search type'
+            )
+        if refusal.rule == "appearance_alone":
+            return (
+                f"report {name!r}: searchAppearance must be the only grouping dimension; "
                 "make it a report of its own"
             )
-        if (
-            Dimension.PAGE in dims | filtered
-            and self.aggregation_type is AggregationType.BY_PROPERTY
-        ):
-            problems.append(
-                f"report {self.name!r}: aggregationType byProperty cannot group or filter by "
+        if refusal.rule == "property_page":
+            return (
+                f"report {name!r}: aggregationType byProperty cannot group or filter by "
                 "page; use byPage"
             )
-        return problems
+        return f"report {name!r}: {refusal.message}"
 
 
 SITE_REPORT = Report(
@@ -227,7 +268,7 @@ PAGE_QUERY_REPORT = Report(
     AggregationType.BY_PAGE,
     "one row per page and query per day (anonymized queries are never rows)",
 )
-# The totals that page rows must sum to: dimensions [date] aggregated byPage (GSC_API.md).
+# The totals that page rows must sum to: dimensions [date] aggregated byPage (docs/search_console_api.md).
 PAGE_TOTALS_REPORT = Report(
     "page_totals", "", (), AggregationType.BY_PAGE, "page-aggregated totals, for reconciliation"
 )
@@ -345,6 +386,9 @@ class QueryPage:
     response_aggregation_type: AggregationType | None = None
     first_incomplete_date: dt.date | None = None
     first_incomplete_hour: str | None = None
+    # The Search Console date (Pacific) on Google's clock when it answered, from the HTTP Date
+    # header: how old a date was when Google served it is measured on the clock of its data.
+    served_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -385,6 +429,8 @@ class ReportData:
     data_state: DataState = DataState.FINAL
     first_incomplete_date: dt.date | None = None
     first_incomplete_hour: str | None = None  # hourly_all: "YYYY-MM-DDThh:mm:ss-07:00"
+    fetched_on: dt.date | None = None  # the Pacific date the fetch of this day began
+    offered: bool = True  # False: Google offers no such data for this search type (no request)
 
     @property
     def truncated(self) -> bool:
@@ -393,11 +439,47 @@ class ReportData:
 
     @property
     def is_final(self) -> bool:
-        """False when Search Console said this date may still change."""
-        if self.data_state is DataState.FINAL:
-            return True
+        """True only when this date can no longer change (`is_final_date`, or the hourly rule)."""
+        if not self.offered:
+            return True  # nothing Google could ever add
         if self.data_state is DataState.HOURLY_ALL:
             # Hours from first_incomplete_hour on may change: final once it lies after this day.
             hour = self.first_incomplete_hour
             return hour is None or self.day.date < dt.date.fromisoformat(hour[:10])
-        return self.first_incomplete_date is None or self.day.date < self.first_incomplete_date
+        return is_final_date(
+            self.day.date,
+            data_state=self.data_state,
+            first_incomplete_date=self.first_incomplete_date,
+            has_rows=bool(self.rows),
+            fetched_on=self.fetched_on,
+        )
+
+
+def is_final_date(
+    date: dt.date,
+    *,
+    data_state: DataState,
+    first_incomplete_date: dt.date | None,
+    has_rows: bool,
+    fetched_on: dt.date | None,
+) -> bool:
+    """Whether a date's fetched data is final: only when Google says so, or by documented age.
+
+    - Google said so: `metadata.first_incomplete_date` lies after the date (and when it lies on
+      or before it, the date is not final, whatever its age); or a dataState=final answer held
+      rows for the date.
+    - By age: the fetch began when the date was more than FINAL_AFTER_DAYS days old.
+    Anything else is silence, and silence is never final: an empty answer without metadata for
+    a recent date (nothing published yet, or Google is late) stays non-final and is fetched
+    again until one of the rules holds.
+    """
+    if first_incomplete_date is not None:
+        return date < first_incomplete_date
+    if data_state is DataState.FINAL and has_rows:
+        return True
+    return fetched_on is not None and (fetched_on - date).days > FINAL_AFTER_DAYS
+
+
+def pacific_date(epoch_seconds: float) -> dt.date:
+    """The Search Console date (Pacific Time) at a wall-clock instant."""
+    return dt.datetime.fromtimestamp(epoch_seconds, PACIFIC).date()

@@ -3,7 +3,7 @@
 A report is a value (`models.Report`); this module only finds, builds and validates them.
 Built-ins live in `models.BUILTIN_REPORTS` and are chosen by name (GSC_REPORTS). Custom reports
 come from a YAML file (GSC_REPORTS_FILE) and are checked against Google's rules before any
-asset exists (GSC_API.md "Known 400s"): searchAppearance must be the only grouping dimension;
+asset exists (docs/search_console_api.md "Known 400s"): searchAppearance must be the only grouping dimension;
 byProperty cannot group or filter by page; discover and googleNews cannot group or filter by
 query; discover cannot group by device. Every problem is collected, each naming the report and
 the fix, so one load shows them all.

@@ -1,6 +1,6 @@
 """When to try a failed request again: truncated exponential backoff with full jitter.
 
-Google's guidance (GSC_API.md "Errors"): retry 429 and 5xx with truncated exponential backoff
+Google's guidance (docs/search_console_api.md "Errors"): retry 429 and 5xx with truncated exponential backoff
 and jitter; honour Retry-After when present (Google does not document it, proxies may send it).
 Full jitter (delay drawn uniformly from [0, cap]) spreads the retries of many workers that failed
 together, so they do not return to the server in one burst.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-# HTTP statuses worth retrying (GSC_API.md error table). 403 quota variants are classified by
+# HTTP statuses worth retrying (docs/search_console_api.md error table). 403 quota variants are classified by
 # the client into RateLimitedError / LoadQuotaError, so they are not listed by status here.
 RETRYABLE_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
 

@@ -1,4 +1,4 @@
-"""Turn facts into the rows searchAnalytics.query returns (GSC_API.md "Data limits and semantics").
+"""Turn facts into the rows searchAnalytics.query returns (docs/search_console_api.md "Data limits and semantics").
 
 - byPage counts facts' per-URL metrics, byProperty their per-property metrics;
 - grouping or filtering by query drops anonymized facts, so query rows sum to less than totals;
@@ -24,7 +24,7 @@ from gsc_assets.simulator.dataset import APPEARANCES, COUNTRIES, DEVICES, DayFac
 from gsc_assets.simulator.freshness import MAX_HOURS_PER_DAY, hour_key, hours_of
 from gsc_assets.simulator.request import Filter, QuerySpec
 
-MAX_ROWS_PER_DAY = 50_000  # GSC_API.md "at most 50,000 rows per day per search type"
+MAX_ROWS_PER_DAY = 50_000  # docs/search_console_api.md "at most 50,000 rows per day per search type"
 FACT_COLUMN = {
     "page": "page",
     "query": "query",

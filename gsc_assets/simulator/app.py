@@ -53,6 +53,13 @@ class SimulatorApp:
         """The simulated current date (Pacific Time)."""
         return self.config.today or freshness.pacific_today()
 
+    def published_through(self) -> dt.date:
+        """The newest date with any data: today once `fresh_publish_hour` has begun."""
+        today = self.today()
+        if self.now().hour < self.config.fresh_publish_hour:
+            return today - dt.timedelta(days=1)
+        return today
+
     def now(self) -> dt.datetime:
         """The simulated current time (Pacific): `today` at `hour`, each defaulting to the clock."""
         config = self.config
@@ -215,7 +222,13 @@ class SimulatorApp:
             spec = parse_query(payload)
         except BadRequestError as exc:
             return json_answer(400, envelopes.bad_request(str(exc)))
-        result = self.service.result(site_url, spec, self.today())
+        refused = [d for d in self.config.refuse_dates if spec.start_date <= d <= spec.end_date]
+        if refused:
+            message = f"Request refused for {refused[0].isoformat()} (simulated refusal)."
+            return json_answer(400, envelopes.bad_request(message))
+        result = self.service.result(
+            site_url, spec, self.today(), published_through=self.published_through()
+        )
         page_rows = max(0, min(spec.row_limit, len(result.rows) - spec.start_row))
         return Answer(200, result.page_body(spec.start_row, spec.row_limit), rows=page_rows)
 

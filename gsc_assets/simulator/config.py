@@ -28,7 +28,13 @@ class SimulatorConfig:
     sites: tuple[SiteSpec, ...] = DEFAULT_SITES
     today: dt.date | None = None  # None: the current date in America/Los_Angeles
     hour: int | None = None  # the current hour (0-23, Pacific) of `today`; None: the clock's
-    qpm_per_site: int | None = 1_200  # GSC_API.md "Quotas"
+    # The hour (Pacific) from which the current date's first fresh data is served: before it,
+    # `today` has no data at all, and its answers carry no metadata (nothing is published yet).
+    fresh_publish_hour: int = 0
+    # Queries whose range touches one of these dates are answered 400 INVALID_ARGUMENT, as Google
+    # answers a request it refuses: for testing how a client stops (a fault, not a Google rule).
+    refuse_dates: tuple[dt.date, ...] = ()
+    qpm_per_site: int | None = 1_200  # docs/search_console_api.md "Quotas"
     qpm_per_user: int | None = 1_200
     quota_window_seconds: float = 60.0
     quota_error_style: str = "429"
@@ -59,6 +65,8 @@ class SimulatorConfig:
             problems.append("error_rate + drop_rate must not exceed 1")
         if self.hour is not None and not 0 <= self.hour <= 23:
             problems.append("hour must be within 0..23")
+        if not 0 <= self.fresh_publish_hour <= 23:
+            problems.append("fresh_publish_hour must be within 0..23")
         if self.latency_median_ms < 0 or self.quota_window_seconds <= 0:
             problems.append("latency_median_ms must be >= 0 and quota_window_seconds > 0")
         if problems:
@@ -76,6 +84,8 @@ class SimulatorConfig:
 def _coerce(name: str, value: Any) -> Any:
     if name == "today" and isinstance(value, str):
         return dt.date.fromisoformat(value)
+    if name == "refuse_dates" and isinstance(value, list | tuple):
+        return tuple(d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in value)
     if name == "static_tokens" and isinstance(value, list | str):
         return (value,) if isinstance(value, str) else tuple(value)
     if name == "access" and isinstance(value, dict):

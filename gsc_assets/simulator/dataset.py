@@ -25,7 +25,7 @@ from gsc_assets.simulator import freshness
 from gsc_assets.simulator.vocabulary import build_pages, build_queries
 
 SEARCH_TYPES = ("web", "image", "video", "news", "discover", "googleNews")
-# Page-only surfaces: no query dimension and no position (GSC_API.md "Response").
+# Page-only surfaces: no query dimension and no position (docs/search_console_api.md "Response").
 PAGE_ONLY_TYPES = frozenset({"discover", "googleNews"})
 # Volume of each search type relative to web.
 TYPE_SHARE = {

@@ -1,6 +1,6 @@
 """Which dates have data, and how complete: Search Console's lag and 16-month retention.
 
-Data is final `FINAL_LAG_DAYS` days after the date (GSC_API.md: "typically final 2-3 days after
+Data is final `FINAL_LAG_DAYS` days after the date (docs/search_console_api.md: "typically final 2-3 days after
 the date"). Younger dates exist only with dataState=all, as a growing fraction of their final
 values, so a client that stores them must overwrite them later. Dates are Pacific Time.
 
@@ -17,7 +17,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
-RETENTION_MONTHS = 16  # GSC_API.md "retention is 16 months"
+RETENTION_MONTHS = 16  # docs/search_console_api.md "retention is 16 months"
 FINAL_LAG_DAYS = 3
 # Share of the final counts already visible, by age in days (0 = today).
 COMPLETENESS_BY_AGE = {0: 0.35, 1: 0.7, 2: 0.92}

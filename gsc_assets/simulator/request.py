@@ -1,14 +1,16 @@
 """Parse and validate a searchAnalytics.query body into a `QuerySpec`, the way Google does.
 
-Rules (GSC_API.md "searchAnalytics.query request body" and "Known 400s"): enum values are accepted
-in camelCase and UPPER_SNAKE; `searchType` is the deprecated name of `type`; unknown fields are
-rejected like Google's JSON parser does; discover and googleNews cannot use the query dimension,
-discover cannot use device; searchAppearance cannot be combined with another grouping dimension
-(date or hour aside); byProperty cannot group or filter by page. The hour dimension goes with
-dataState hourly_all and that data state with the hour dimension (Google's announcement:
-"HOURLY_ALL, which should be used when grouping by HOUR"; the strict pairing is inferred).
+Rules (docs/search_console_api.md): enum values are accepted in camelCase and UPPER_SNAKE;
+`searchType` is the deprecated name of `type`; unknown fields are rejected like Google's JSON
+parser does. What each search type accepts (dimensions, filters, aggregation types, hourly data)
+is the capability table `gsc_assets.reports.capabilities`, read here and by the client alike,
+in its strict reading: searchAppearance cannot be combined with any other grouping dimension,
+date and hour included; googleNews cannot aggregate byProperty; hour exists for web and
+googleNews only, and goes with dataState hourly_all (the strict pairing is inferred from
+Google's announcement: "HOURLY_ALL, which should be used when grouping by HOUR").
 Everything invalid raises `BadRequestError` with a message in Google's style, answered as 400
-INVALID_ARGUMENT.
+INVALID_ARGUMENT. Where Google's docs are ambiguous, the simulator refuses: it may be stricter
+than Google, never more lenient.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-MAX_ROWS_PER_REQUEST = 25_000  # GSC_API.md "rowLimit 1..25000"
+from gsc_assets.reports.capabilities import (
+    AGGREGATIONS,
+    ALL_DIMENSIONS,
+    DATA_STATES,
+    SEARCH_TYPES,
+    refusals,
+)
+
+MAX_ROWS_PER_REQUEST = 25_000  # docs/search_console_api.md "rowLimit 1..25000"
 DEFAULT_ROW_LIMIT = 1_000
 
-DIMENSIONS = ("date", "hour", "query", "page", "country", "device", "searchAppearance")
+DIMENSIONS = tuple(sorted(ALL_DIMENSIONS))
 FILTER_DIMENSIONS = ("query", "page", "country", "device", "searchAppearance")
-SEARCH_TYPES = ("web", "image", "video", "news", "discover", "googleNews")
-AGGREGATIONS = ("auto", "byPage", "byProperty", "byNewsShowcasePanel")
-DATA_STATES = ("final", "all", "hourly_all")
 OPERATORS = ("equals", "notEquals", "contains", "notContains", "includingRegex", "excludingRegex")
 GROUP_TYPES = ("and",)
 KNOWN_FIELDS = frozenset(
@@ -169,32 +176,24 @@ def _parse_dimensions(body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _check_combination(
-    dims: tuple[str, ...], search_type: str, filters: tuple[Filter, ...], data_state: str
+    dims: tuple[str, ...],
+    search_type: str,
+    filters: tuple[Filter, ...],
+    aggregation: str,
+    data_state: str,
 ) -> None:
-    uses = set(dims) | {f.dimension for f in filters}
-    if "hour" in dims and data_state != "hourly_all":
-        raise BadRequestError("Grouping by HOUR requires dataState HOURLY_ALL")
-    if data_state == "hourly_all" and "hour" not in dims:
-        raise BadRequestError("dataState HOURLY_ALL is only available when grouping by HOUR")
-    if search_type in ("discover", "googleNews") and "query" in uses:
-        raise BadRequestError(f"Search type {search_type} does not support the query dimension")
-    if search_type == "discover" and "device" in dims:
-        raise BadRequestError("Search type discover does not support the device dimension")
-    if "searchAppearance" in dims and len(set(dims) - {"date", "hour"}) > 1:
-        raise BadRequestError(
-            "When grouping by searchAppearance you cannot group by any other dimension"
-        )
+    found = refusals(search_type, dims, [f.dimension for f in filters], aggregation, data_state)
+    if found:
+        raise BadRequestError(found[0].message)
 
 
 def _resolve_aggregation(
     requested: str, spec_uses_page: bool, search_type: str, filters: tuple[Filter, ...]
 ) -> str:
     if requested == "auto":
-        return "byPage" if spec_uses_page else "byProperty"
-    if requested == "byProperty" and spec_uses_page:
-        raise BadRequestError(
-            "Cannot group or filter by page when aggregationType is byProperty; use byPage or auto"
-        )
+        # googleNews has no byProperty aggregation; what `auto` gives it there is inferred.
+        by_property = not spec_uses_page and search_type != "googleNews"
+        return "byProperty" if by_property else "byPage"
     if requested == "byNewsShowcasePanel":
         showcase = any(
             f.dimension == "searchAppearance" and f.expression.upper() == "NEWS_SHOWCASE"
@@ -224,14 +223,14 @@ def parse_query(body: Any) -> QuerySpec:
     search_type = canonical(body.get("type", body.get("searchType", "web")), SEARCH_TYPES, "type")
     data_state = canonical(body.get("dataState", "final"), DATA_STATES, "data_state")
     filters = _parse_filters(body)
-    _check_combination(dims, search_type, filters, data_state)
+    requested = canonical(body.get("aggregationType", "auto"), AGGREGATIONS, "aggregation_type")
+    _check_combination(dims, search_type, filters, requested, data_state)
     row_limit = _parse_int(body, "rowLimit", DEFAULT_ROW_LIMIT)
     if not 1 <= row_limit <= MAX_ROWS_PER_REQUEST:
         raise BadRequestError(f"rowLimit must be between 1 and {MAX_ROWS_PER_REQUEST}")
     start_row = _parse_int(body, "startRow", 0)
     if start_row < 0:
         raise BadRequestError("startRow must be non-negative")
-    requested = canonical(body.get("aggregationType", "auto"), AGGREGATIONS, "aggregation_type")
     uses_page = "page" in dims or any(f.dimension == "page" for f in filters)
     aggregation = _resolve_aggregation(requested, uses_page, search_type, filters)
     return QuerySpec(

@@ -1,6 +1,6 @@
 """HTTP-free request plumbing: the `Answer` type and the route table.
 
-Routes are matched on the path under ANY base URL (GSC_API.md: the same path on
+Routes are matched on the path under ANY base URL (docs/search_console_api.md: the same path on
 searchconsole.googleapis.com and www.googleapis.com); the site stays percent-encoded as ONE
 segment, so a property spelled with a raw slash does not match, as with Google.
 """

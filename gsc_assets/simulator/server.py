@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import email.utils
 import json
 import socket
 import threading
@@ -34,6 +35,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silence per-request logging: thousands of lines per benchmark are noise."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header on the simulated clock, as Google's servers date answers on theirs."""
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return email.utils.format_datetime(self.server.app.now().astimezone(dt.UTC), usegmt=True)
 
     def do_GET(self) -> None:
         """Dispatch a GET."""
@@ -108,6 +115,7 @@ def config_as_json(config: SimulatorConfig) -> dict[str, Any]:
     """The configuration as JSON-able values (dates as ISO strings)."""
     values = dataclasses.asdict(config)
     values["today"] = config.today.isoformat() if config.today else None
+    values["refuse_dates"] = [d.isoformat() for d in config.refuse_dates]
     return values
 
 
@@ -205,7 +213,10 @@ class Simulator:
                 "dataState": data_state,
             }
         )
-        return self.app.service.result(site_url, spec, self.today()).rows
+        published = self.app.published_through()
+        return self.app.service.result(
+            site_url, spec, self.today(), published_through=published
+        ).rows
 
     def totals(
         self,

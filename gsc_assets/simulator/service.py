@@ -34,14 +34,14 @@ class QueryResult:
     first_incomplete_hour: str | None = None
 
     def page_body(self, start_row: int, row_limit: int) -> bytes:
-        """The JSON response for one page; an empty page has no `rows` key (GSC_API.md)."""
+        """The JSON response for one page; an empty page has no `rows` key (docs/search_console_api.md)."""
         body: dict[str, Any] = {}
         page = self.rows[start_row : start_row + row_limit]
         if page:
             body["rows"] = [_row_object(row, len(self.dimensions)) for row in page]
         body["responseAggregationType"] = self.aggregation
         if self.first_incomplete_date is not None:
-            # GSC_API.md: Google's text names the field in snake_case.
+            # docs/search_console_api.md: Google's text names the field in snake_case.
             body["metadata"] = {"first_incomplete_date": self.first_incomplete_date.isoformat()}
         if self.first_incomplete_hour is not None:
             body["metadata"] = {"first_incomplete_hour": self.first_incomplete_hour}
@@ -84,13 +84,21 @@ class SearchAnalytics:
             return self._revisions[key]
 
     def result(
-        self, site_url: str, spec: QuerySpec, today: dt.date, now: dt.datetime | None = None
+        self,
+        site_url: str,
+        spec: QuerySpec,
+        today: dt.date,
+        now: dt.datetime | None = None,
+        *,
+        published_through: dt.date | None = None,
     ) -> QueryResult:
         """All rows for `spec` on `site_url` as of `today` (cached per shape).
 
-        Hourly data also depends on the current hour: `now`, else the service's clock, else
-        the last hour of `today`.
+        Dates after `published_through` (default `today`) have no data yet. Hourly data also
+        depends on the current hour: `now`, else the service's clock, else the last hour of
+        `today`.
         """
+        published = today if published_through is None else published_through
         dates = _date_range(spec.start_date, spec.end_date)
         with self._lock:
             revisions = tuple(
@@ -99,13 +107,13 @@ class SearchAnalytics:
         if spec.data_state == "hourly_all":
             now = freshness.current_hour(now or self._default_now(today))
             return self._hourly(site_url, spec, now, dates, revisions)
-        key = (site_url, spec.shape(), revisions, today)
+        key = (site_url, spec.shape(), revisions, today, published)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        result = self._compute(site_url, spec, today, dates, revisions)
+        result = self._compute(site_url, spec, today, published, dates, revisions)
         with self._lock:
             self._cache[key] = result
             while len(self._cache) > RESULT_CACHE_SIZE:
@@ -161,6 +169,7 @@ class SearchAnalytics:
         site_url: str,
         spec: QuerySpec,
         today: dt.date,
+        published: dt.date,
         dates: list[dt.date],
         revisions: tuple[int, ...],
     ) -> QueryResult:
@@ -168,17 +177,19 @@ class SearchAnalytics:
 
         def facts_of(date: dt.date, revision: int) -> Any:
             share = freshness.completeness(date, today, spec.data_state)
-            if share is None:
+            if share is None or date > published:
                 return None
             return dataset.partial_facts(self.seed, site, date, spec.search_type, revision, share)
 
         rows = self._rows(site_url, spec, dates, revisions, facts_of)
         first_incomplete = freshness.first_incomplete_date(today)
-        # Google sets metadata only for dataState=all, grouped by date, over incomplete dates.
+        # Google sets metadata only for dataState=all, grouped by date, over incomplete dates,
+        # and only with rows: an answer without rows says nothing about finality.
         flagged = (
             spec.data_state == "all"
             and "date" in spec.dimensions
             and spec.end_date >= first_incomplete
+            and bool(rows)
         )
         return QueryResult(
             rows, spec.dimensions, spec.aggregation, first_incomplete if flagged else None

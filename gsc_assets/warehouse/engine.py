@@ -159,8 +159,39 @@ def ensure_reachable(engine: sa.Engine, *, setting: str = "GSC_DATABASE_URL") ->
 
 
 def create_schema(engine: sa.Engine) -> None:
-    """Create every warehouse table and index not there yet; idempotent and concurrency-safe."""
+    """Create every warehouse table and index not there yet; idempotent and concurrency-safe.
+
+    A table made by an older release gains the nullable columns added since (`add_new_columns`).
+    """
     ensure_reachable(engine)
     with begin_write(engine) as conn:
         lock_for_transaction(conn, "gsc_assets.create_schema")
         metadata.create_all(conn, checkfirst=True)
+        add_new_columns(conn)
+
+
+def add_new_columns(conn: sa.Connection) -> list[str]:
+    """Add to existing tables the nullable columns the schema gained since they were created.
+
+    Only additive, nullable columns are ever added this way (old rows read NULL: "not recorded
+    then"), so the change is safe on a live warehouse. Returns "table.column" for each added.
+    """
+    inspector = sa.inspect(conn)
+    added = []
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        existing = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in existing or not column.nullable:
+                continue
+            preparer = conn.dialect.identifier_preparer
+            column_type = column.type.compile(dialect=conn.dialect)
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {preparer.format_table(table)} "
+                    f"ADD COLUMN {preparer.quote(column.name)} {column_type}"
+                )
+            )
+            added.append(f"{table.name}.{column.name}")
+    return added

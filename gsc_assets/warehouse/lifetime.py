@@ -1,6 +1,6 @@
 """All-time totals per page (`gsc_page_lifetime`), derived from `gsc_page_daily` in SQL.
 
-Definitions (GSC_API.md: ctr = clicks / impressions; position is impression-weighted):
+Definitions (docs/search_console_api.md: ctr = clicks / impressions; position is impression-weighted):
 - clicks, impressions: sums over every day;
 - ctr: sum(clicks) / sum(impressions), NULL when there were no impressions;
 - position: sum(position * impressions) / sum(impressions) over rows that have a position,

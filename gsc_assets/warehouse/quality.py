@@ -4,7 +4,7 @@ No Dagster types here: `gsc_assets/defs/checks.py` turns outcomes into asset-che
 `audit_written_date` runs the like-for-like ones inside a partition's write transaction
 (write-audit-publish: a failing audit rolls the new version back, the previous one stays).
 
-What compares with what (GSC_API.md "Data limits and semantics") follows each report's value
+What compares with what (docs/search_console_api.md "Data limits and semantics") follows each report's value
 (`totals.reconciliation_for`): rows summed per slice == the totals of the report's aggregation
 type (exact, up to float rounding), or <= them for query-grouped rows (anonymized queries are in
 totals, never rows) and capped slices (the 50,000-row cap drops the tail); the gap is reported as
@@ -284,47 +284,118 @@ def truncated_slices(conn: sa.Connection, report: Report, dates: Sequence[dt.dat
 
 
 def _row_counts(conn: sa.Connection, table: sa.Table, dates: Sequence[dt.date]) -> dict[Slice, int]:
+    return {key: stored.rows for key, stored in _stored_sums(conn, table, dates).items()}
+
+
+@dataclass(frozen=True)
+class StoredSums:
+    """A slice's stored row count and metric sums (position over non-null values)."""
+
+    rows: int
+    clicks: float
+    impressions: float
+    ctr: float
+    position: float
+
+
+EMPTY_SLICE = StoredSums(0, 0.0, 0.0, 0.0, 0.0)
+SUMMED_METRICS = ("clicks", "impressions", "ctr", "position")
+
+
+def _stored_sums(
+    conn: sa.Connection, table: sa.Table, dates: Sequence[dt.date]
+) -> dict[Slice, StoredSums]:
+    c = table.c
     stmt = (
-        sa.select(table.c.site_url, table.c.date, table.c.search_type, sa.func.count().label("n"))
-        .where(table.c.date.in_(dates))
-        .group_by(table.c.site_url, table.c.date, table.c.search_type)
+        sa.select(
+            c.site_url,
+            c.date,
+            c.search_type,
+            sa.func.count().label("n"),
+            *(sa.func.coalesce(sa.func.sum(c[m]), 0.0).label(m) for m in SUMMED_METRICS),
+        )
+        .where(c.date.in_(dates))
+        .group_by(c.site_url, c.date, c.search_type)
     )
-    return {_slice_key(row): row.n for row in conn.execute(stmt)}
+    return {
+        _slice_key(row): StoredSums(row.n, row.clicks, row.impressions, row.ctr, row.position)
+        for row in conn.execute(stmt)
+    }
+
+
+def _sync_differences(sync: Any, stored: StoredSums) -> dict[str, tuple[float, float]]:
+    """What differs between a slice's latest sync and its stored rows: {what: (synced, stored)}."""
+    if sync is None:
+        return {"rows": (0, stored.rows)}
+    differences: dict[str, tuple[float, float]] = {}
+    if not sync.rows_fetched == sync.rows_stored == stored.rows:
+        differences["rows"] = (sync.rows_fetched, stored.rows)
+    for metric in SUMMED_METRICS:
+        synced = getattr(sync, f"sum_{metric}", None)
+        if synced is not None and not _close(synced, getattr(stored, metric)):
+            differences[f"sum_{metric}"] = (synced, getattr(stored, metric))
+    return differences
 
 
 def rows_match_sync_log(
     conn: sa.Connection, report: Report, dates: Sequence[dt.date]
 ) -> CheckOutcome:
-    """ERROR when a slice's stored rows differ from the rows its latest sync fetched and stored."""
-    counts = _row_counts(conn, table_for(report), dates)
+    """ERROR when a slice's stored rows differ from what its latest sync fetched and stored.
+
+    Compared per (site, date, search type): the row count, and the sums of clicks,
+    impressions, ctr and position the sync log recorded when the rows were fetched. Any change
+    to stored rows or metrics after a sync (an UPDATE, a deleted or added row) fails it, naming
+    the slice and both numbers. Slices logged before the sums were recorded compare counts only.
+    """
+    stored_by_slice = _stored_sums(conn, table_for(report), dates)
     logged = {_slice_key(row): row for row in _latest_syncs(conn, report, dates)}
     problems = []
-    for key in sorted(counts.keys() | logged.keys()):
-        sync, stored = logged.get(key), counts.get(key, 0)
-        if sync is None or not sync.rows_fetched == sync.rows_stored == stored:
+    for key in sorted(stored_by_slice.keys() | logged.keys()):
+        sync, stored = logged.get(key), stored_by_slice.get(key, EMPTY_SLICE)
+        differences = _sync_differences(sync, stored)
+        if differences:
             problems.append(
                 {
                     "site": key[0],
                     "date": key[1].isoformat(),
                     "search_type": key[2],
-                    "rows_in_table": stored,
+                    "rows_in_table": stored.rows,
                     "rows_fetched": None if sync is None else sync.rows_fetched,
                     "rows_stored_by_sync": None if sync is None else sync.rows_stored,
+                    **{
+                        f"{what}_{side}": value
+                        for what, pair in differences.items()
+                        if what != "rows"
+                        for side, value in zip(("synced", "stored"), pair, strict=True)
+                    },
                 }
             )
     metadata = {
         **_dates_metadata(dates),
-        "slices_checked": len(counts.keys() | logged.keys()),
-        "rows_in_table": sum(counts.values()),
+        "slices_checked": len(stored_by_slice.keys() | logged.keys()),
+        "rows_in_table": sum(s.rows for s in stored_by_slice.values()),
         "rows_fetched": sum(row.rows_fetched for row in logged.values()),
         "mismatched_slices": len(problems),
         "mismatches": problems[:MAX_EXAMPLES],
     }
-    description = (
-        f"{len(problems)} slices hold other rows than their latest sync fetched"
-        if problems
-        else f"rows stored equal rows fetched in all {metadata['slices_checked']} slices"
-    )
+    if problems:
+        first = problems[0]
+        changed = ", ".join(
+            f"{k.removesuffix('_synced')} synced {first[k]} vs stored "
+            f"{first[k.removesuffix('_synced') + '_stored']}"
+            for k in first
+            if k.endswith("_synced")
+        ) or f"rows fetched {first['rows_fetched']} vs in table {first['rows_in_table']}"
+        description = (
+            f"{len(problems)} slices of {table_for(report).name} differ from what their latest "
+            f"sync fetched; first: {first['site']} {first['date']} {first['search_type']}: "
+            f"{changed}"
+        )
+    else:
+        description = (
+            f"rows and metric sums stored equal what the latest sync fetched in all "
+            f"{metadata['slices_checked']} slices"
+        )
     return CheckOutcome(not problems, ERROR, description, metadata)
 
 

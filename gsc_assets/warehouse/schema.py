@@ -135,6 +135,8 @@ gsc_lifetime_dirty = sa.Table(
 )
 
 # Append-only: one row per (slice, report) written; the latest per key is the current state.
+# The sums of what was fetched make the warehouse tamper-evident: a blocking check compares each
+# slice's stored count and sums with them. NULL in rows written before these columns existed.
 gsc_sync_log = sa.Table(
     "gsc_sync_log",
     metadata,
@@ -160,11 +162,17 @@ gsc_sync_log = sa.Table(
     sa.Column("truncated", sa.Boolean, nullable=False),
     sa.Column("run_id", sa.Text, nullable=True),
     sa.Column("synced_at", sa.DateTime(timezone=True), nullable=False),
+    # "synced", or "not_offered": Google offers no such data (e.g. byProperty for googleNews).
+    sa.Column("status", sa.Text, nullable=True),
+    sa.Column("sum_clicks", Double, nullable=True),
+    sa.Column("sum_impressions", Double, nullable=True),
+    sa.Column("sum_ctr", Double, nullable=True),
+    sa.Column("sum_position", Double, nullable=True),
     sa.Index("ix_gsc_sync_log_key", "site_url", "date", "search_type", "report"),
 )
 
 # The like-for-like totals fetched together with a report's rows (page rows must sum to the
-# dimensions [date] byPage totals; GSC_API.md "Data limits and semantics"). Replaced in the same
+# dimensions [date] byPage totals; docs/search_console_api.md "Data limits and semantics"). Replaced in the same
 # transaction as the rows they describe, so checks compare stored rows to Google's totals in SQL.
 # A day Google had no data for is stored as zeros: "fetched, empty" differs from "never fetched".
 gsc_api_totals = sa.Table(

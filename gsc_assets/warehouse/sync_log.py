@@ -38,10 +38,35 @@ class SyncRecord:
     truncated: bool
     run_id: str | None
     synced_at: dt.datetime
+    status: str | None = None  # "synced" / "not_offered"; None in rows from older releases
+    sum_clicks: float | None = None  # sums of the metrics fetched; None in older rows
+    sum_impressions: float | None = None
+    sum_ctr: float | None = None
+    sum_position: float | None = None
+
+
+SYNCED, NOT_OFFERED = "synced", "not_offered"
+
+
+def metric_sums(rows: list[tuple[Any, ...]]) -> tuple[float, float, float, float]:
+    """Sums of clicks, impressions, ctr and (non-null) position over row tuples ending in them."""
+    clicks = impressions = ctr = position = 0.0
+    for row in rows:
+        clicks += row[-4]
+        impressions += row[-3]
+        ctr += row[-2]
+        if row[-1] is not None:
+            position += row[-1]
+    return clicks, impressions, ctr, position
 
 
 def sync_log_values(batch: ReportData, rows_stored: int, run_id: str | None) -> dict[str, Any]:
-    """The sync-log row describing `batch` once `rows_stored` of its rows are written."""
+    """The sync-log row describing `batch` once `rows_stored` of its rows are written.
+
+    It records the count and the metric sums of what was fetched, which the stored slice must
+    keep matching (`quality.rows_match_sync_log`), and whether Google offers the data at all.
+    """
+    clicks, impressions, ctr, position = metric_sums(batch.rows)
     return {
         "site_url": batch.day.site_url,
         "date": batch.day.date,
@@ -59,6 +84,11 @@ def sync_log_values(batch: ReportData, rows_stored: int, run_id: str | None) -> 
         "truncated": batch.truncated,
         "run_id": run_id,
         "synced_at": dt.datetime.now(dt.UTC),
+        "status": SYNCED if batch.offered else NOT_OFFERED,
+        "sum_clicks": clicks,
+        "sum_impressions": impressions,
+        "sum_ctr": ctr,
+        "sum_position": position,
     }
 
 

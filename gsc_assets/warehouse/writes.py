@@ -176,24 +176,30 @@ def _replace_slice(conn: sa.Connection, table: sa.Table, batch: ReportData) -> t
 def slice_values(batch: ReportData) -> list[tuple[Any, ...]]:
     """The batch's rows as column-ordered tuples: (site_url, date, search_type, *keys, metrics).
 
-    Rows must all name the batch's date and have one key per dimension; else ValueError.
+    Rows must have one key per requested dimension and, where the date is one of them (every
+    report but searchAppearance ones, which take their date from the one-day request), all name
+    the batch's date; else ValueError.
     """
     day = batch.day
     date_text = day.date.isoformat()
-    width = len(batch.report.request_dimensions) + 4
+    report = batch.report
+    width = len(report.request_dimensions) + 4
     rows = batch.rows
     if {len(row) for row in rows} - {width}:
+        keys = ", ".join(d.value for d in report.request_dimensions) or "no keys"
         raise ValueError(
-            f"{day.describe()}, report {batch.report.name!r}: every row must have {width} fields "
-            "(date, one key per dimension, clicks, impressions, ctr, position)"
+            f"{day.describe()}, report {report.name!r}: every row must have {width} fields "
+            f"(one key per requested dimension ({keys}), clicks, impressions, ctr, position)"
         )
+    prefix = (day.site_url, date_text, SearchType.parse(day.search_type).value)
+    if not report.keys_name_the_time:
+        return [prefix + tuple(row) for row in rows]
     stray_dates = {row[0] for row in rows} - {date_text}
     if stray_dates:
         raise ValueError(
-            f"{day.describe()}, report {batch.report.name!r}: rows for other dates "
+            f"{day.describe()}, report {report.name!r}: rows for other dates "
             f"{sorted(map(str, stray_dates))[:3]}"
         )
-    prefix = (day.site_url, date_text, SearchType.parse(day.search_type).value)
     return [prefix + tuple(row[1:]) for row in rows]
 
 

@@ -52,8 +52,8 @@ def corrupt_page_totals(sim, factor: float) -> None:
     service = sim.app.service
     original = service.result
 
-    def result(site_url, spec, today):
-        answer = original(site_url, spec, today)
+    def result(site_url, spec, today, *args, **kwargs):
+        answer = original(site_url, spec, today, *args, **kwargs)
         if tuple(spec.dimensions) != ("date",) or spec.aggregation != "byPage":
             return answer
         rows = [(*row[:-4], row[-4] * factor, row[-3] * factor, *row[-2:]) for row in answer.rows]

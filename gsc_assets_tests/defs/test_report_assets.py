@@ -63,7 +63,10 @@ def api_rows(sim, report: Report, site: str, date: dt.date) -> list[tuple]:
             "dimensionFilterGroups": list(report.dimension_filter_groups),
         }
     )
-    return sorted(tuple(r) for r in sim.app.service.result(site, spec, sim.today()).rows)
+    rows = sim.app.service.result(site, spec, sim.today()).rows
+    if not report.keys_name_the_time:  # searchAppearance alone: the date is the request's
+        return sorted((date.isoformat(), *r) for r in rows)
+    return sorted(tuple(r) for r in rows)
 
 
 def stored(engine: sa.Engine, report: Report, site: str, date: dt.date) -> list[tuple]:

@@ -71,8 +71,8 @@ def corrupt_totals(sim, aggregation: str, factor: float) -> None:
     service = sim.app.service
     original = service.result
 
-    def result(site_url, spec, today):
-        answer = original(site_url, spec, today)
+    def result(site_url, spec, today, *args, **kwargs):
+        answer = original(site_url, spec, today, *args, **kwargs)
         if tuple(spec.dimensions) != ("date",) or spec.aggregation != aggregation:
             return answer
         rows = [(*row[:-4], row[-4] * factor, row[-3] * factor, *row[-2:]) for row in answer.rows]

@@ -146,8 +146,8 @@ def serve_no_page_data(sim) -> None:
     service = sim.app.service
     original = service.result
 
-    def result(site_url, spec, today):
-        answer = original(site_url, spec, today)
+    def result(site_url, spec, today, *args, **kwargs):
+        answer = original(site_url, spec, today, *args, **kwargs)
         if spec.aggregation != "byPage":
             return answer
         return dataclasses.replace(answer, rows=[])

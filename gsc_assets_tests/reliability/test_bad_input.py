@@ -181,7 +181,13 @@ def test_unsupported_search_type_and_dimension_combination_is_never_requested(
     result = materialize(env, first, last, tables=[PAGE_QUERY_REPORT.table])
     assert result.success
     assert sim.stats()["query_requests"] == 0  # no request Google would answer with a 400
-    assert_nothing_written(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text(f"select count(*) from {PAGE_QUERY_REPORT.table}")).scalar() == 0
+        logged = conn.execute(sa.text("select status, requests from gsc_sync_log")).all()
+    engine.dispose()
+    # Each slice is recorded as not offered by Google: "no rows" and "not offered" stay apart.
+    assert logged and set(logged) == {("not_offered", 0)}
 
 
 def test_unreachable_database_fails_at_run_start_naming_the_setting(simulator):

@@ -11,12 +11,14 @@ from gsc_assets.search_console.models import (
     BUILTIN_REPORTS,
     CORE_REPORTS,
     AggregationType,
+    DataState,
     Dimension,
     DimensionFilter,
     FilterOperator,
     QueryRequest,
     Report,
     SearchType,
+    is_final_date,
 )
 from gsc_assets.search_console.reports import (
     BUILTIN_BY_NAME,
@@ -51,10 +53,36 @@ def test_builtin_reports_have_unique_names_and_tables_and_obey_googles_rules():
     assert BUILTIN_BY_NAME["page_hourly"].is_hourly
 
 
+# What Google offers each built-in report, written out from the docs (README's capability table):
+# no query for discover/googleNews, no device for discover, no byProperty for googleNews, hourly
+# data for web and googleNews only.
+OFFERED = {
+    "site": "web image video news discover",
+    "page": "web image video news discover googleNews",
+    "page_query": "web image video news",
+    "country": "web image video news discover",
+    "device": "web image video news",
+    "search_appearance": "web image video news discover",
+    "page_country": "web image video news discover googleNews",
+    "page_device": "web image video news googleNews",
+    "site_hourly": "web",
+    "page_hourly": "web googleNews",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OFFERED))
+def test_each_builtin_report_is_offered_for_exactly_the_types_google_accepts(name):
+    offered = BUILTIN_BY_NAME[name].supported_search_types()
+    assert [t.value for t in offered] == OFFERED[name].split()
+
+
 def test_supported_search_types_follow_google():
     device = BUILTIN_BY_NAME["device"]
     assert SearchType.DISCOVER not in device.supported_search_types()
-    assert SearchType.GOOGLE_NEWS in device.supported_search_types()
+    assert SearchType.GOOGLE_NEWS not in device.supported_search_types()  # byProperty
+    assert "Aggregation by property is not supported for googleNews." in " ".join(
+        device.problems_for(SearchType.GOOGLE_NEWS)
+    )
     page_query = BUILTIN_BY_NAME["page_query"]
     assert set(page_query.supported_search_types()) == {
         SearchType.WEB,
@@ -201,3 +229,40 @@ def test_unreadable_or_malformed_files_are_one_problem_each(tmp_path):
     broken.write_text("- name: x\n")
     _, problems = load_custom_reports(broken)
     assert problems == [f"{broken}: expected a top-level `reports:` list of report entries"]
+
+
+TODAY = dt.date(2026, 11, 20)
+
+
+@pytest.mark.parametrize(
+    ("date", "data_state", "first_incomplete", "has_rows", "fetched_on", "final"),
+    [
+        # Google said so: first_incomplete_date after the date, whatever its age
+        (TODAY - dt.timedelta(days=1), DataState.ALL, TODAY, True, TODAY, True),
+        # ... and on or before it: not final, even when old
+        (TODAY - dt.timedelta(days=9), DataState.ALL, TODAY - dt.timedelta(days=9), True, TODAY, False),
+        # a dataState=final answer holding the date
+        (TODAY - dt.timedelta(days=2), DataState.FINAL, None, True, TODAY, True),
+        # silence about a recent date is never final: empty, no metadata
+        (TODAY, DataState.ALL, None, False, TODAY, False),
+        (TODAY - dt.timedelta(days=2), DataState.FINAL, None, False, TODAY, False),
+        (TODAY - dt.timedelta(days=3), DataState.ALL, None, True, TODAY, False),
+        # older than the documented lag when fetched: final by age, even when empty
+        (TODAY - dt.timedelta(days=4), DataState.ALL, None, False, TODAY, True),
+        # the age counts at fetch time, never unknown
+        (TODAY - dt.timedelta(days=30), DataState.ALL, None, False, None, False),
+    ],
+)
+def test_a_date_is_final_only_when_google_says_so_or_by_documented_age(
+    date, data_state, first_incomplete, has_rows, fetched_on, final
+):
+    assert (
+        is_final_date(
+            date,
+            data_state=data_state,
+            first_incomplete_date=first_incomplete,
+            has_rows=has_rows,
+            fetched_on=fetched_on,
+        )
+        is final
+    )

@@ -145,6 +145,41 @@ def test_bad_requests_get_google_invalid_argument_envelope(simulator):
     assert malformed.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # The doubtful forms Google refuses (an independent emulator from Google's docs did):
+        (
+            {"type": "googleNews", "aggregationType": "byProperty", "dimensions": ["date"]},
+            "Aggregation by property is not supported for googleNews.",
+        ),
+        (
+            {"dimensions": ["date", "searchAppearance"]},
+            "When grouping by searchAppearance you cannot group by any other dimension",
+        ),
+        (
+            {"type": "image", "dimensions": ["hour"], "dataState": "hourly_all"},
+            "does not support the hour dimension",
+        ),
+        ({"type": "googleNews", "dimensionFilterGroups": [
+            {"filters": [{"dimension": "query", "expression": "x"}]}
+        ]}, "does not support filtering by query"),
+    ],
+)
+def test_requests_google_refuses_are_refused_with_googles_words(simulator, body, words):
+    answer = post(simulator, **body)
+    assert answer.status_code == 400, answer.text
+    assert words in answer.json()["error"]["message"]
+
+
+def test_search_appearance_grouped_alone_answers_one_day(simulator):
+    day = simulator.today() - dt.timedelta(days=5)
+    answer = post(simulator, day=day, dimensions=["searchAppearance"], aggregationType="byProperty")
+    assert answer.status_code == 200, answer.text
+    keys = [row["keys"] for row in answer.json()["rows"]]
+    assert keys and all(len(k) == 1 for k in keys)
+
+
 def test_fresh_days_appear_only_with_data_state_all_and_carry_metadata(sim):
     fresh = TODAY - dt.timedelta(days=1)
     assert "rows" not in post(sim, day=fresh, dimensions=["date"]).json()

@@ -140,3 +140,49 @@ def test_sync_log_values_flags_a_truncated_day():
 
     assert values["truncated"] is True
     assert values["rows_fetched"] == MAX_ROWS_PER_DAY
+
+
+def test_each_sync_records_the_count_and_metric_sums_it_fetched(warehouse_engine):
+    rows = [(DAY.isoformat(), "/a", 2.0, 20.0, 0.1, 3.0), (DAY.isoformat(), "/b", 1.0, 4.0, 0.25, None)]
+    replace_partition(warehouse_engine, PAGE_REPORT, [ReportData(DaySlice(SITE, DAY), PAGE_REPORT, rows)])
+    [record] = latest_syncs(warehouse_engine)
+    assert (record.rows_fetched, record.status) == (2, "synced")
+    assert (record.sum_clicks, record.sum_impressions, record.sum_ctr, record.sum_position) == (
+        3.0,
+        24.0,
+        0.35,
+        3.0,
+    )
+
+
+def test_a_slice_google_does_not_offer_is_logged_final_without_rows(warehouse_engine):
+    batch = site_batch(search_type=SearchType.GOOGLE_NEWS, offered=False)
+    batch.rows = []
+    replace_partition(warehouse_engine, SITE_REPORT, [batch])
+    [record] = latest_syncs(warehouse_engine)
+    assert (record.status, record.rows_fetched, record.requests, record.is_final) == (
+        "not_offered",
+        0,
+        0,
+        True,
+    )
+
+
+def test_an_older_sync_log_gains_the_new_columns_and_keeps_its_rows(warehouse_url):
+    from gsc_assets.warehouse.engine import create_schema, make_engine
+
+    engine = make_engine(warehouse_url)
+    old_columns = [c for c in gsc_sync_log.columns if not c.name.startswith("sum_")]
+    old_columns = [c for c in old_columns if c.name != "status"]
+    old = sa.Table("gsc_sync_log", sa.MetaData(), *(c._copy() for c in old_columns))
+    old.create(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(old), sync_log_values(site_batch(), 1, "old-run"))
+    create_schema(engine)
+    create_schema(engine)  # idempotent
+    [record] = latest_syncs(engine)
+    assert record.run_id == "old-run" and record.status is None and record.sum_clicks is None
+    replace_partition(engine, SITE_REPORT, [site_batch()])
+    [record] = latest_syncs(engine)
+    assert (record.status, record.sum_clicks) == ("synced", 5.0)
+    engine.dispose()
