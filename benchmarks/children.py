@@ -45,10 +45,12 @@ def run(first: str, last: str) -> None:
 
 def memory(base_url: str, report_name: str, days: str, url: str, last_final: str) -> None:
     """Fetch and write `days` days of one report; print rows, seconds and peak RSS."""
+    from gsc_assets.reports.catalogue import CORE_REPORTS
+    from gsc_assets.reports.slices import DaySlice
+    from gsc_assets.reports.vocabulary import DataState
     from gsc_assets.search_console.client import SearchConsoleClient
     from gsc_assets.search_console.credentials import load_token_provider
     from gsc_assets.search_console.fetcher import PartitionFetcher
-    from gsc_assets.search_console.models import CORE_REPORTS, DataState, DaySlice
     from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
     from gsc_assets.warehouse.engine import create_schema, make_engine
     from gsc_assets.warehouse.writes import replace_partition

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.models import DaySlice, SearchType
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter, QuotaStore
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.simulator import Simulator

@@ -19,14 +19,9 @@ from benchmarks.common import (
     final_days,
     http_fetcher,
 )
-from gsc_assets.search_console.models import (
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    SITE_REPORT,
-    DataState,
-    DaySlice,
-    SearchType,
-)
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.simulator import SimulatorConfig, running_simulator
 from gsc_assets.warehouse.engine import create_schema, make_engine
 from gsc_assets.warehouse.schema import table_for

@@ -14,10 +14,12 @@ import time
 
 from benchmarks.common import Result, Target, final_days
 from benchmarks.fetch_scenarios import quota_result
+from gsc_assets.reports.catalogue import SITE_REPORT
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.models import SITE_REPORT, DataState, DaySlice, SearchType
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.simulator import SimulatorConfig, running_simulator

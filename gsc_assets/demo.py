@@ -21,8 +21,9 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
-from gsc_assets.search_console.models import CORE_REPORTS, SearchType
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.simulator.server import SimulatorConfig, running_simulator
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.frames import read_table

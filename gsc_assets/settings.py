@@ -15,27 +15,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from gsc_assets.search_console.models import (
+from gsc_assets.reports.catalogue import (
     BUILTIN_REPORTS,
     CORE_REPORTS,
-    RETENTION_MONTHS,
-    DataState,
-    Report,
-    SearchType,
-)
-from gsc_assets.search_console.reports import (
     DEFAULT_REPORT_NAMES,
-    load_custom_reports,
     select_builtin,
 )
+from gsc_assets.reports.custom import load_custom_reports
+from gsc_assets.reports.limits import QUOTA_QPM_PER_SITE, RETENTION_MONTHS, today_pacific
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.vocabulary import DataState, SearchType
+from gsc_assets.search_console.fetcher import DEFAULT_MAX_CONCURRENCY
+from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
 
-PACIFIC = ZoneInfo("America/Los_Angeles")  # Search Console days are Pacific Time
 DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
 DEFAULT_DATABASE_PATH = "gsc_warehouse.sqlite"
 MIN_QPM_BUDGET = 1
-MAX_QPM_BUDGET = 1_200  # Google's per-site and per-user quota: a budget above it guarantees 429s
+MAX_QPM_BUDGET = QUOTA_QPM_PER_SITE  # Google's quota: a budget above it guarantees 429s
 
 VARIABLES: dict[str, str] = {
     "GSC_SITES": "comma-separated Search Console properties exactly as registered "
@@ -53,12 +50,13 @@ VARIABLES: dict[str, str] = {
     "GSC_TOKEN_URI": "token endpoint for authorized-user files (default Google's)",
     "GSC_DATABASE_URL": f"warehouse SQLAlchemy URL (default `sqlite:///{DEFAULT_DATABASE_PATH}` in the "
     "working directory); production: `postgresql+psycopg2://user@host/db`",
-    "GSC_QPM_BUDGET": "queries per minute allowed per site and per credential (default 960 = 80% of "
-    "Google's 1,200; lower it for new projects, e.g. 60)",
+    "GSC_QPM_BUDGET": "queries per minute allowed per site and per credential (default "
+    f"{DEFAULT_BUDGET_QPM} = 80% of Google's 1,200; lower it for new projects, e.g. 60)",
     "GSC_QUOTA_STORE": "`database` (default: quota state in the warehouse database, shared by every "
     "run and machine) or `memory` (one process only)",
     "GSC_QUOTA_DATABASE_URL": "database holding the shared quota state (default: GSC_DATABASE_URL)",
-    "GSC_MAX_CONCURRENCY": "requests in flight per run (default 8; 1 = sequential)",
+    "GSC_MAX_CONCURRENCY": f"requests in flight per run (default {DEFAULT_MAX_CONCURRENCY}; "
+    "1 = sequential)",
     "GSC_REQUEST_TIMEOUT_SECONDS": "per-request timeout (default 60)",
     "GSC_MAX_ATTEMPTS": "attempts per request before the run fails (default 8)",
     "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
@@ -104,10 +102,10 @@ class Settings:
     access_token: str | None = field(default=None, repr=False)
     token_uri: str | None = None
     database_url: str = f"sqlite:///{DEFAULT_DATABASE_PATH}"
-    qpm_budget: int = 960
+    qpm_budget: int = DEFAULT_BUDGET_QPM
     quota_store: str = "database"
     quota_database_url: str | None = None
-    max_concurrency: int = 8
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     request_timeout_seconds: float = 60.0
     max_attempts: int = 8
     load_quota_cooloff_seconds: float = 900.0
@@ -136,10 +134,14 @@ class Settings:
             "access_token": parser.text("GSC_ACCESS_TOKEN"),
             "token_uri": parser.optional_url("GSC_TOKEN_URI"),
             "database_url": parser.database_url("GSC_DATABASE_URL"),
-            "qpm_budget": parser.integer("GSC_QPM_BUDGET", 960, MIN_QPM_BUDGET, MAX_QPM_BUDGET),
+            "qpm_budget": parser.integer(
+                "GSC_QPM_BUDGET", DEFAULT_BUDGET_QPM, MIN_QPM_BUDGET, MAX_QPM_BUDGET
+            ),
             "quota_store": parser.choice("GSC_QUOTA_STORE", "database", ("database", "memory")),
             "quota_database_url": parser.optional_database_url("GSC_QUOTA_DATABASE_URL"),
-            "max_concurrency": parser.integer("GSC_MAX_CONCURRENCY", 8, 1, 64),
+            "max_concurrency": parser.integer(
+                "GSC_MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY, 1, 64
+            ),
             "request_timeout_seconds": parser.number(
                 "GSC_REQUEST_TIMEOUT_SECONDS", 60.0, 1.0, 600.0
             ),
@@ -203,11 +205,6 @@ class Settings:
                 "(add the service account as a user on each property) or GSC_ACCESS_TOKEN"
             )
         return missing
-
-
-def today_pacific(now: dt.datetime | None = None) -> dt.date:
-    """Today's date where Search Console counts days."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(PACIFIC).date()
 
 
 def default_start_date(today: dt.date) -> dt.date:

@@ -23,7 +23,9 @@ import time
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import SITE_REPORT, DataState, DaySlice
+from gsc_assets.reports.catalogue import SITE_REPORT
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import DataState
 from gsc_assets.warehouse.quota_store import SqlQuotaStore
 
 PROCESSES = 3

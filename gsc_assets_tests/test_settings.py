@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from gsc_assets.search_console.models import DataState, SearchType
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.settings import (
     VARIABLES,
     Settings,
@@ -14,7 +15,6 @@ from gsc_assets.settings import (
     default_start_date,
     oldest_retained_date,
     site_url_problem,
-    today_pacific,
 )
 
 

@@ -13,9 +13,10 @@ import dagster as dg
 from gsc_assets.defs.metadata import audit_failure_metadata, sync_metadata
 from gsc_assets.defs.partitions import backfill_policy, daily_partitions, partition_dates
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
-from gsc_assets.defs.sync import not_offered_search_types, supported_search_types, sync_report
-from gsc_assets.search_console.models import PAGE_REPORT, Report
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.report import Report
 from gsc_assets.settings import Settings
+from gsc_assets.sync.daily import not_offered_search_types, supported_search_types, sync_report
 from gsc_assets.warehouse.lifetime import refresh_lifetime
 from gsc_assets.warehouse.quality import AuditFailedError
 

@@ -20,11 +20,13 @@ import sqlalchemy as sa
 from gsc_assets.defs.metadata import as_metadata
 from gsc_assets.defs.partitions import dates_from_keys
 from gsc_assets.defs.resources import WarehouseResource
-from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, Report
-from gsc_assets.settings import Settings, oldest_retained_date, today_pacific
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.reconciliation import AT_MOST, reconciliation_for
+from gsc_assets.reports.report import Report
+from gsc_assets.settings import Settings, oldest_retained_date
 from gsc_assets.warehouse import quality
 from gsc_assets.warehouse.schema import table_for
-from gsc_assets.warehouse.totals import AT_MOST, reconciliation_for
 
 RETENTION_WARNING_DAYS = 14  # how early a date about to leave Search Console is reported
 

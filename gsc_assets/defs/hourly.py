@@ -17,10 +17,14 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gsc_assets.defs.assets import API_POOL, require_sync_settings, sites_for_run
+from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.models import DataState, DaySlice, Report, SearchType
-from gsc_assets.settings import Settings, today_pacific
+from gsc_assets.settings import Settings
 from gsc_assets.warehouse.hourly import replace_hourly_days
 from gsc_assets.warehouse.sync_log import latest_syncs
 
@@ -143,6 +147,6 @@ def build_hourly_schedule(job: dg.JobDefinition) -> dg.ScheduleDefinition:
         name="gsc_hourly_schedule",
         job=job,
         cron_schedule="20 * * * *",
-        execution_timezone="America/Los_Angeles",
+        execution_timezone=PACIFIC_TIMEZONE,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )

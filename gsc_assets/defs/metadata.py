@@ -6,8 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from gsc_assets.defs.sync import SyncOutcome
 from gsc_assets.search_console.telemetry import FetchStats
+from gsc_assets.sync.daily import SyncOutcome
 from gsc_assets.warehouse.quality import AuditFailedError
 
 

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from gsc_assets.reports.limits import PACIFIC
 from gsc_assets.settings import Settings
 
-PACIFIC_TIMEZONE = "America/Los_Angeles"
+PACIFIC_TIMEZONE = PACIFIC.key  # Dagster takes the zone by name
 
 
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:

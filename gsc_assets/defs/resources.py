@@ -23,10 +23,14 @@ from gsc_assets.search_console.credentials import TokenProvider, load_token_prov
 from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
+from gsc_assets.settings import Settings
 from gsc_assets.warehouse.engine import create_schema, ensure_reachable, make_engine
 from gsc_assets.warehouse.quota_store import SqlQuotaStore
 
 _T = TypeVar("_T")
+
+
+_DEFAULTS = Settings()  # every default is written once, in Settings
 
 
 class SearchConsoleResource(dg.ConfigurableResource):
@@ -36,13 +40,13 @@ class SearchConsoleResource(dg.ConfigurableResource):
     credentials_file: str | None = None
     access_token: str | None = None
     token_uri: str | None = None
-    qpm_budget: int = 960
-    quota_store: str = "database"
-    quota_database_url: str = "sqlite:///gsc_warehouse.sqlite"
-    max_concurrency: int = 8
-    request_timeout_seconds: float = 60.0
-    max_attempts: int = 8
-    load_quota_cooloff_seconds: float = 900.0
+    qpm_budget: int = _DEFAULTS.qpm_budget
+    quota_store: str = _DEFAULTS.quota_store
+    quota_database_url: str = _DEFAULTS.database_url
+    max_concurrency: int = _DEFAULTS.max_concurrency
+    request_timeout_seconds: float = _DEFAULTS.request_timeout_seconds
+    max_attempts: int = _DEFAULTS.max_attempts
+    load_quota_cooloff_seconds: float = _DEFAULTS.load_quota_cooloff_seconds
     pool_wait_timeout_seconds: float = DEFAULT_POOL_WAIT_TIMEOUT_SECONDS
 
     _guard: RunGuard | None = PrivateAttr(default=None)

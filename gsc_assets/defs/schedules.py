@@ -20,7 +20,8 @@ import dagster as dg
 
 from gsc_assets.defs.assets import SITE_TAG
 from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
-from gsc_assets.settings import Settings, today_pacific
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.settings import Settings
 
 LATE_DATA_WINDOW_DAYS = 4
 RANGE_START_TAG = "dagster/asset_partition_range_start"

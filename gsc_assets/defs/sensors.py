@@ -22,7 +22,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
-from gsc_assets.defs.alerts import Alert, AlertDeliveryError, numbers_from, send_alert
+from gsc_assets.alerts import Alert, AlertDeliveryError, numbers_from, send_alert
 from gsc_assets.defs.assets import SITE_TAG
 from gsc_assets.defs.schedules import RANGE_END_TAG, RANGE_START_TAG
 from gsc_assets.settings import Settings

@@ -20,9 +20,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from gsc_assets.reports.limits import PACIFIC
 from gsc_assets.search_console import errors
 from gsc_assets.search_console.credentials import TokenProvider
-from gsc_assets.search_console.models import PACIFIC, QueryPage, QueryRequest
+from gsc_assets.search_console.models import QueryPage, QueryRequest
 from gsc_assets.search_console.query_pages import decode_query_page, parse_query_response
 from gsc_assets.search_console.responses import (
     SiteEntry,

@@ -10,17 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from gsc_assets.search_console.models import (
-    DataState,
-    DaySlice,
-    QueryPage,
-    QueryRequest,
-    Report,
-    ReportData,
-    WorkUnit,
-)
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import DataState
+from gsc_assets.search_console.models import QueryPage, QueryRequest
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """One request's identity: a retried unit replaces, never adds to, its result."""
+
+    day: DaySlice
+    report_name: str
+    start_row: int
 
 
 class DayJob:

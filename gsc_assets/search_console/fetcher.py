@@ -25,18 +25,14 @@ import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 
+from gsc_assets.reports.limits import MAX_ROWS_PER_REQUEST, pacific_date
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import DataState
 from gsc_assets.search_console.clock import Clock, SystemClock
 from gsc_assets.search_console.day_jobs import DayJob
 from gsc_assets.search_console.errors import (
     FetchCancelledError,
-)
-from gsc_assets.search_console.models import (
-    MAX_ROWS_PER_REQUEST,
-    DataState,
-    DaySlice,
-    Report,
-    ReportData,
-    pacific_date,
 )
 from gsc_assets.search_console.rate_limiter import QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
@@ -46,6 +42,7 @@ from gsc_assets.search_console.work_queue import Task, WorkQueue
 
 __all__ = ["POLL_SECONDS", "PartitionFetcher", "QueryClient", "RetriesExhaustedError"]
 
+DEFAULT_MAX_CONCURRENCY = 8  # requests in flight per fetcher (GSC_MAX_CONCURRENCY)
 POLL_SECONDS = 0.1  # how often a waiting consumer looks at the caller's cancel_event
 
 
@@ -62,7 +59,7 @@ class PartitionFetcher:
         limiter: QuotaLimiter,
         *,
         credential_id: str,
-        max_concurrency: int = 16,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         retry_policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
         clock: Clock | None = None,
         max_pending_days: int = 64,

@@ -23,8 +23,10 @@ from typing import Any
 
 import msgspec
 
+from gsc_assets.reports.slices import Row
+from gsc_assets.reports.vocabulary import AggregationType
 from gsc_assets.search_console import errors
-from gsc_assets.search_console.models import AggregationType, QueryPage, Row
+from gsc_assets.search_console.models import QueryPage
 from gsc_assets.search_console.responses import malformed_response
 
 _NUMBER = (int, float)  # JSON numbers; bool is excluded because type() is compared exactly

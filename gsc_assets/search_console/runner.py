@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from gsc_assets.search_console.clock import Clock
+from gsc_assets.search_console.day_jobs import WorkUnit
 from gsc_assets.search_console.errors import (
     AuthenticationError,
     FetchCancelledError,
@@ -28,7 +29,7 @@ from gsc_assets.search_console.errors import (
     TokenRejectedError,
     TransportError,
 )
-from gsc_assets.search_console.models import QueryPage, QueryRequest, WorkUnit
+from gsc_assets.search_console.models import QueryPage, QueryRequest
 from gsc_assets.search_console.rate_limiter import Admission, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy, backoff_delay
 from gsc_assets.search_console.telemetry import FetchStats

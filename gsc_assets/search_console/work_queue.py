@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gsc_assets.search_console.clock import Clock, SystemClock
-from gsc_assets.search_console.day_jobs import DayJob
-from gsc_assets.search_console.models import WorkUnit
+from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
 from gsc_assets.search_console.telemetry import FetchStats
 
 

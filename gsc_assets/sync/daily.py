@@ -21,16 +21,13 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from gsc_assets.reports.reconciliation import reconciliation_for
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.models import (
-    DataState,
-    DaySlice,
-    Report,
-    ReportData,
-    SearchType,
-)
 from gsc_assets.warehouse.quality import audit_written_date
-from gsc_assets.warehouse.totals import reconciliation_for, replace_totals
+from gsc_assets.warehouse.totals import replace_totals
 from gsc_assets.warehouse.writes import replace_partition
 
 

@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import Report, SearchType
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.schema import metadata, table_for
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import ReportData, SearchType
+from gsc_assets.reports.slices import ReportData
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.engine import begin_write, lock_for_transaction
 from gsc_assets.warehouse.schema import table_for
 from gsc_assets.warehouse.sync_log import append_sync_stmt, sync_log_values

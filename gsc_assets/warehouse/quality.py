@@ -24,7 +24,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import PAGE_QUERY_REPORT, PAGE_REPORT, Report
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
+from gsc_assets.reports.reconciliation import AT_MOST, EQUAL, Reconciliation, reconciliation_for
+from gsc_assets.reports.report import Report
 from gsc_assets.warehouse.schema import (
     gsc_api_totals,
     gsc_page_daily,
@@ -33,7 +35,6 @@ from gsc_assets.warehouse.schema import (
     table_for,
 )
 from gsc_assets.warehouse.sync_log import latest_syncs_stmt
-from gsc_assets.warehouse.totals import AT_MOST, EQUAL, Reconciliation, reconciliation_for
 from gsc_assets.warehouse.urls import variant_groups
 
 ERROR, WARN = "ERROR", "WARN"

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import CORE_REPORTS, Dimension, Report
+from gsc_assets.reports.catalogue import CORE_REPORTS
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.vocabulary import Dimension
 
 metadata = sa.MetaData()
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import DataState, Report, ReportData, SearchType
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import ReportData
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.warehouse.schema import gsc_sync_log
 
 

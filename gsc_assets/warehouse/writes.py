@@ -20,7 +20,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import DaySlice, Report, ReportData, SearchType
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.engine import (
     WarehouseUnavailableError,
     begin_write,

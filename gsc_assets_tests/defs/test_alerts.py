@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gsc_assets.defs.alerts import Alert, AlertDeliveryError, send_alert
+from gsc_assets.alerts import Alert, AlertDeliveryError, send_alert
 
 
 class Receiver:

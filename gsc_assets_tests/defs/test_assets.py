@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
-from gsc_assets.search_console.models import CORE_REPORTS, PAGE_REPORT
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS, PAGE_REPORT
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
 from gsc_assets_tests.reliability.harness import expected_rows

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.resources import WarehouseResource
 from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
-from gsc_assets.search_console.models import MAX_ROWS_PER_DAY, PAGE_QUERY_REPORT, PAGE_REPORT
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
+from gsc_assets.reports.limits import MAX_ROWS_PER_DAY
 from gsc_assets.simulator.dataset import DEFAULT_SITES
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
@@ -68,7 +69,7 @@ def day():
 
 
 def dg_today() -> dt.date:
-    from gsc_assets.settings import today_pacific
+    from gsc_assets.reports.limits import today_pacific
 
     return today_pacific()
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.hourly import HOURLY_JOB_NAME, HOURLY_WINDOW_DAYS
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.simulator.freshness import PACIFIC
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.defs.test_assets import env_for

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates
-from gsc_assets.search_console.models import Report
-from gsc_assets.search_console.reports import BUILTIN_BY_NAME
+from gsc_assets.reports.catalogue import BUILTIN_BY_NAME
+from gsc_assets.reports.report import Report
 from gsc_assets.settings import Settings, today_pacific
 from gsc_assets.simulator.request import parse_query
 from gsc_assets.warehouse.engine import make_engine

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.assets import SITE_TAG
 from gsc_assets.defs.schedules import RANGE_END_TAG, RANGE_START_TAG
-from gsc_assets.search_console.models import CORE_REPORTS, PAGE_REPORT, SITE_REPORT
-from gsc_assets.settings import PACIFIC, today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.limits import PACIFIC, today_pacific
 from gsc_assets.warehouse.engine import create_schema, make_engine
 from gsc_assets.warehouse.frames import read_table
 from gsc_assets.warehouse.schema import gsc_sync_log

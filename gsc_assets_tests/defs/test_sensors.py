@@ -13,8 +13,8 @@ import pytest
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates
-from gsc_assets.search_console.models import PAGE_REPORT
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets_tests.defs.test_alerts import receiver  # noqa: F401 - fixture
 from gsc_assets_tests.defs.test_assets import env_for
 from gsc_assets_tests.defs.test_checks import SMALL_SITE, corrupt_page_totals

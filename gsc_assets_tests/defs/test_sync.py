@@ -17,16 +17,10 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
-from gsc_assets.defs.sync import UnsupportedCombinationError, sync_report
-from gsc_assets.search_console.models import (
-    FINAL_AFTER_DAYS,
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    DataState,
-    SearchType,
-)
-from gsc_assets.search_console.reports import BUILTIN_BY_NAME
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import BUILTIN_BY_NAME, PAGE_QUERY_REPORT, PAGE_REPORT
+from gsc_assets.reports.limits import FINAL_AFTER_DAYS, today_pacific
+from gsc_assets.reports.vocabulary import DataState, SearchType
+from gsc_assets.sync.daily import UnsupportedCombinationError, sync_report
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
 from gsc_assets.warehouse.sync_log import latest_syncs, non_final_dates

@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
-from gsc_assets.search_console.reports import BUILTIN_BY_NAME
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import BUILTIN_BY_NAME
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.schema import dimension_columns, table_for
 from gsc_assets_tests.defs.test_assets import env_for

@@ -18,8 +18,8 @@ import pytest
 import sqlalchemy as sa
 
 from gsc_assets.demo import compare_with_simulator
-from gsc_assets.search_console.models import CORE_REPORTS
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.e2e.processes import (
     REPO_ROOT,

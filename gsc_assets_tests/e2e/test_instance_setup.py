@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus
 
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets_tests.e2e.processes import (
     gsc_env,
     init_dagster_home,

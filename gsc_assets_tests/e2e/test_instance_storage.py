@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets_tests.conftest import require_postgres
 from gsc_assets_tests.e2e.processes import (
     REPO_ROOT,

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import PAGE_REPORT
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.e2e.processes import REPO_ROOT, gsc_env, make_dagster_home, venv_bin
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from dagster import DagsterEventType
 
-from gsc_assets.search_console.models import CORE_REPORTS
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets_tests.e2e.processes import (
     REPO_ROOT,
     gsc_env,

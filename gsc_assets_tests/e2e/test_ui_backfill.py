@@ -30,8 +30,8 @@ import yaml
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from gsc_assets.definitions import build_definitions
-from gsc_assets.search_console.models import PAGE_REPORT
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.defs.test_assets import expected, stored_rows
 from gsc_assets_tests.e2e.processes import (

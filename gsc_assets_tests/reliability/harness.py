@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates
-from gsc_assets.search_console.models import CORE_REPORTS, Report
-from gsc_assets.settings import today_pacific
+from gsc_assets.reports.catalogue import CORE_REPORTS
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.report import Report
 from gsc_assets.simulator import Simulator
 from gsc_assets.simulator.dataset import SiteSpec
 

@@ -19,10 +19,10 @@ import sys
 
 import dagster as dg
 
-import gsc_assets.defs.sync as sync_module
+import gsc_assets.sync.daily as sync_module
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates
-from gsc_assets.search_console.models import CORE_REPORTS
+from gsc_assets.reports.catalogue import CORE_REPORTS
 
 
 def say(line: str) -> None:

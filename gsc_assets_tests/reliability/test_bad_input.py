@@ -16,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
-from gsc_assets.search_console.models import PAGE_QUERY_REPORT, SearchType
-from gsc_assets.settings import SettingsError, today_pacific
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT
+from gsc_assets.reports.limits import today_pacific
+from gsc_assets.reports.vocabulary import SearchType
+from gsc_assets.settings import SettingsError
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.builders import (
     SERVICE_ACCOUNT_EMAIL,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import sqlalchemy as sa
 
-import gsc_assets.defs.sync as sync_module
+import gsc_assets.sync.daily as sync_module
 import gsc_assets.warehouse.writes as writes_module
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.reliability.harness import (

@@ -20,7 +20,8 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import PAGE_QUERY_REPORT, DaySlice, ReportData
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT
+from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.warehouse.writes import replace_partition
 from gsc_assets_tests.builders import (
     SERVICE_ACCOUNT_EMAIL,

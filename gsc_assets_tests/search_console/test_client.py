@@ -19,16 +19,11 @@ import time
 
 import pytest
 
+from gsc_assets.reports.vocabulary import AggregationType, DataState, Dimension, SearchType
 from gsc_assets.search_console import errors
 from gsc_assets.search_console.client import SearchConsoleClient, SiteEntry
 from gsc_assets.search_console.credentials import StaticTokenProvider, load_token_provider
-from gsc_assets.search_console.models import (
-    AggregationType,
-    DataState,
-    Dimension,
-    QueryRequest,
-    SearchType,
-)
+from gsc_assets.search_console.models import QueryRequest
 from gsc_assets_tests.builders import (
     SERVICE_ACCOUNT_EMAIL,
     Reply,

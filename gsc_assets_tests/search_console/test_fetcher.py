@@ -12,6 +12,9 @@ import time
 
 import pytest
 
+from gsc_assets.reports.catalogue import CORE_REPORTS, PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.slices import DaySlice
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.clock import FakeClock
 from gsc_assets.search_console.errors import (
     AuthenticationError,
@@ -24,16 +27,7 @@ from gsc_assets.search_console.errors import (
     TransportError,
 )
 from gsc_assets.search_console.fetcher import PartitionFetcher, RetriesExhaustedError
-from gsc_assets.search_console.models import (
-    CORE_REPORTS,
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    SITE_REPORT,
-    DataState,
-    DaySlice,
-    QueryPage,
-    SearchType,
-)
+from gsc_assets.search_console.models import QueryPage
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
 
@@ -377,8 +371,7 @@ def test_fetcher_over_http_never_exceeds_the_servers_quota(make_simulator):
 
 
 def test_a_unit_answered_twice_replaces_its_page_and_opens_the_next_page_once():
-    from gsc_assets.search_console.day_jobs import DayJob
-    from gsc_assets.search_console.models import WorkUnit
+    from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
 
     job = DayJob(days(1)[0], (PAGE_REPORT,), DataState.FINAL)
     client = FakeClient(sizes={"page": 15})
@@ -403,8 +396,7 @@ def test_a_late_answer_of_a_requeued_unit_replaces_rather_than_appends():
     """
     import random
 
-    from gsc_assets.search_console.day_jobs import DayJob
-    from gsc_assets.search_console.models import WorkUnit
+    from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
     from gsc_assets.search_console.runner import RequestRunner
     from gsc_assets.search_console.telemetry import FetchStats
     from gsc_assets.search_console.work_queue import Task, WorkQueue

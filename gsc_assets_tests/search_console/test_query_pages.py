@@ -9,8 +9,8 @@ import random
 
 import pytest
 
+from gsc_assets.reports.vocabulary import AggregationType
 from gsc_assets.search_console import errors
-from gsc_assets.search_console.models import AggregationType
 from gsc_assets.search_console.query_pages import decode_query_page, parse_query_response
 
 CONTEXT = "site 'https://www.example.com/', date 2024-03-01"

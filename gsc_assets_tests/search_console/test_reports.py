@@ -7,26 +7,25 @@ import datetime as dt
 
 import pytest
 
-from gsc_assets.search_console.models import (
+from gsc_assets.reports.catalogue import (
+    BUILTIN_BY_NAME,
     BUILTIN_REPORTS,
     CORE_REPORTS,
+    DEFAULT_REPORT_NAMES,
+    select_builtin,
+)
+from gsc_assets.reports.custom import load_custom_reports, parse_custom_reports
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import is_final_date
+from gsc_assets.reports.vocabulary import (
     AggregationType,
     DataState,
     Dimension,
     DimensionFilter,
     FilterOperator,
-    QueryRequest,
-    Report,
     SearchType,
-    is_final_date,
 )
-from gsc_assets.search_console.reports import (
-    BUILTIN_BY_NAME,
-    DEFAULT_REPORT_NAMES,
-    load_custom_reports,
-    parse_custom_reports,
-    select_builtin,
-)
+from gsc_assets.search_console.models import QueryRequest
 
 VALID = """
 reports:

@@ -9,7 +9,9 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from gsc_assets.search_console.models import PAGE_REPORT, DaySlice, ReportData, SearchType
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.frames import read_partition, read_table
 from gsc_assets.warehouse.writes import replace_partition
 

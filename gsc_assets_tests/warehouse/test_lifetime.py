@@ -12,14 +12,9 @@ import random
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import (
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    SITE_REPORT,
-    DaySlice,
-    ReportData,
-    SearchType,
-)
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.lifetime import (
     lifetime_matches_full_recompute,
     recompute_lifetime_full,

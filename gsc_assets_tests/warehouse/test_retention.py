@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gsc_assets.search_console.models import PAGE_REPORT, DaySlice, ReportData
+from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.warehouse import quality
 from gsc_assets.warehouse.writes import replace_partition
 

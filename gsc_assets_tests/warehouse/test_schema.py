@@ -7,14 +7,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import (
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    SITE_REPORT,
-    AggregationType,
-    Dimension,
-    Report,
-)
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.vocabulary import AggregationType, Dimension
 from gsc_assets.warehouse.schema import (
     gsc_page_lifetime,
     gsc_page_query_daily,

@@ -8,15 +8,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import (
-    MAX_ROWS_PER_DAY,
-    PAGE_REPORT,
-    SITE_REPORT,
-    DataState,
-    DaySlice,
-    ReportData,
-    SearchType,
-)
+from gsc_assets.reports.catalogue import PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.limits import MAX_ROWS_PER_DAY
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.warehouse.schema import gsc_sync_log
 from gsc_assets.warehouse.sync_log import (
     latest_syncs,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from gsc_assets.search_console.models import PAGE_TOTALS_REPORT, PROPERTY_TOTALS_REPORT
-from gsc_assets.search_console.reports import BUILTIN_BY_NAME, parse_custom_reports
-from gsc_assets.warehouse.totals import reconciliation_for
+from gsc_assets.reports.catalogue import BUILTIN_BY_NAME, PAGE_TOTALS_REPORT, PROPERTY_TOTALS_REPORT
+from gsc_assets.reports.custom import parse_custom_reports
+from gsc_assets.reports.reconciliation import reconciliation_for
 
 CUSTOM = """
 reports:

@@ -13,15 +13,10 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.models import (
-    PAGE_QUERY_REPORT,
-    PAGE_REPORT,
-    SITE_REPORT,
-    DaySlice,
-    Report,
-    ReportData,
-    SearchType,
-)
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.warehouse.frames import read_partition
 from gsc_assets.warehouse.schema import gsc_sync_log, table_for
 from gsc_assets.warehouse.writes import bare_bulk_insert, replace_partition

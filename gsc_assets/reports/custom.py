@@ -1,7 +1,6 @@
-"""The report registry: built-in reports by name, custom reports declared in YAML.
+"""Custom reports declared in YAML (GSC_REPORTS_FILE), validated before any asset exists.
 
-A report is a value (`models.Report`); this module only finds, builds and validates them.
-Built-ins live in `models.BUILTIN_REPORTS` and are chosen by name (GSC_REPORTS). Custom reports
+A report is a value (`report.Report`); built-ins are in `catalogue.py`. Custom reports
 come from a YAML file (GSC_REPORTS_FILE) and are checked against Google's rules before any
 asset exists (docs/search_console_api.md "Known 400s"): searchAppearance must be the only grouping dimension;
 byProperty cannot group or filter by page; discover and googleNews cannot group or filter by
@@ -23,30 +22,23 @@ File format (see examples/reports.yaml)::
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from gsc_assets.search_console.models import (
-    BUILTIN_REPORTS,
-    CORE_REPORTS,
+from gsc_assets.reports.catalogue import BUILTIN_REPORTS, TOTALS_REPORTS
+from gsc_assets.reports.report import Report
+from gsc_assets.reports.vocabulary import (
     FILTER_DIMENSIONS,
-    PAGE_TOTALS_REPORT,
-    PROPERTY_TOTALS_REPORT,
     AggregationType,
     Dimension,
     DimensionFilter,
     FilterOperator,
-    Report,
     SearchType,
 )
 
-BUILTIN_BY_NAME: dict[str, Report] = {report.name: report for report in BUILTIN_REPORTS}
-DEFAULT_REPORT_NAMES: tuple[str, ...] = tuple(report.name for report in CORE_REPORTS)
-# Fetched beside reports under these names, so no custom report may take them.
-TOTALS_REPORTS: tuple[Report, ...] = (PAGE_TOTALS_REPORT, PROPERTY_TOTALS_REPORT)
 # Lower case so the table name needs no quoting in PostgreSQL; short enough for its 63 bytes.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,39}")
 ENTRY_FIELDS = frozenset(
@@ -60,20 +52,6 @@ GROUPING_DIMENSIONS = tuple(d for d in Dimension if d not in (Dimension.DATE, Di
 def custom_table_name(name: str) -> str:
     """The table of a custom report: `gsc_<name>_daily`."""
     return f"gsc_{name}_daily"
-
-
-def select_builtin(names: Iterable[str]) -> tuple[tuple[Report, ...], list[str]]:
-    """The built-in reports named, in the given order, and a problem per unknown name."""
-    reports: list[Report] = []
-    problems: list[str] = []
-    for name in dict.fromkeys(names):
-        report = BUILTIN_BY_NAME.get(name)
-        if report is None:
-            known = ", ".join(BUILTIN_BY_NAME)
-            problems.append(f"{name!r} is not a built-in report; choose from: {known}")
-        else:
-            reports.append(report)
-    return tuple(reports), problems
 
 
 def load_custom_reports(
