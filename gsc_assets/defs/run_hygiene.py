@@ -29,6 +29,9 @@ from dagster._core.storage.dagster_run import FINISHED_STATUSES, DagsterRunStatu
 from dagster._core.storage.runs import SqliteRunStorage
 
 HOST_MARKER = "gsc run process"  # message of our engine event naming the run's host and pid
+# dagster-celery's marker on "Submitting celery task for step ..." (its DELEGATE_MARKER; not
+# imported: dagster-celery is an optional extra).
+CELERY_DELEGATE_MARKER = "celery_queue_wait"
 PID_SLACK_SECONDS = 2.0  # clock granularity between a process's start time and its first event
 
 _JUDGED_STATUSES = [DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -66,17 +69,25 @@ def run_process(instance: dg.DagsterInstance, run_id: str) -> RunProcess | None:
 
     Dagster writes it itself: "Started process for run (pid: N)" for launched runs, "Executing
     steps in process (pid: N)" for CLI runs, "... parent process (pid: N)" for multiprocess.
+    Only events before the run hands its first step to Celery count: after that, a Celery worker
+    writes "Executing steps in process" for its own pool process, which is not the run's (a CLI
+    run on Celery records no pid of its own, so it has none: run monitoring bounds it).
     """
     orchestrator: RunProcess | None = None
     hostname = None
     for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-        metadata = record.get_dagster_event().engine_event_data.metadata or {}
+        data = record.get_dagster_event().engine_event_data
+        if data.marker_start == CELERY_DELEGATE_MARKER:
+            break
+        metadata = data.metadata or {}
         pid = _int_value(metadata.get("pid"))
         if pid is None:
             continue
         if orchestrator is None:
             orchestrator = RunProcess(pid, record.timestamp, None)
-        if record.user_message == HOST_MARKER and pid == orchestrator.pid:
+        # Our marker is told by its metadata: on a PostgreSQL event log its record's
+        # user_message is empty (the text is only in the event's message).
+        if "hostname" in metadata and pid == orchestrator.pid:
             hostname = str(getattr(metadata.get("hostname"), "value", ""))
     if orchestrator is None:
         return None
