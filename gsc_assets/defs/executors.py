@@ -19,15 +19,36 @@ import dagster as dg
 
 from gsc_assets.settings import Settings
 
+# A step whose worker dies is handed to another worker instead of being lost. By default Celery
+# acknowledges a task when a worker *receives* it, so a worker killed mid-step (OOM, node loss,
+# container stop) takes the step with it and the run waits for a result that never comes, until
+# run monitoring's max_runtime_seconds (12 h). Acknowledged only once finished (acks_late), the
+# message goes back to the queue when the worker's broker connection closes (at once on a kill;
+# after the heartbeat timeout when its host vanishes), and when only the pool process dies the
+# worker requeues it (reject_on_worker_lost). Running a step twice is harmless: a re-run replaces
+# its dates. Measured by gsc_assets_tests/e2e/test_celery_worker_loss.py. The price: RabbitMQ
+# closes a channel whose delivery stays unacknowledged past its consumer_timeout (30 min by
+# default), so raise that above the longest step (docs/deploy.md).
+WORKER_LOSS_CONFIG: dict[str, Any] = {
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    # A worker's host that vanished without closing its connection is noticed by RabbitMQ after
+    # missed heartbeats: 30 s instead of the negotiated 60 s (Celery's 120, RabbitMQ's 60).
+    "broker_heartbeat": 30,
+}
+
 
 def celery_executor_config(settings: Settings) -> dict[str, Any]:
     """The `execution: config:` block; a worker's `-y worker.yaml` must hold the same values."""
     return {
         "broker": settings.celery_broker_url,
         "backend": settings.celery_backend_url,
-        # dagster-celery routes a step to its `dagster-celery/queue` tag, else to Celery's
-        # task_default_queue: one setting moves every step to the workers listening on it.
-        "config_source": {"task_default_queue": settings.celery_queue},
+        "config_source": {
+            # dagster-celery routes a step to its `dagster-celery/queue` tag, else to Celery's
+            # task_default_queue: one setting moves every step to the workers listening on it.
+            "task_default_queue": settings.celery_queue,
+            **WORKER_LOSS_CONFIG,
+        },
     }
 
 

@@ -21,34 +21,29 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 import yaml
 from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
 
 from gsc_assets.defs.executors import celery_executor_config
-from gsc_assets.search_console.models import CORE_REPORTS
+from gsc_assets.reports.catalogue import CORE_REPORTS
 from gsc_assets.settings import Settings, today_pacific
 from gsc_assets.warehouse.engine import make_engine
-from gsc_assets_tests.conftest import require_postgres
 from gsc_assets_tests.defs.test_assets import expected, stored_rows
+from gsc_assets_tests.e2e.celery_workers import broker_url, start_workers, step_deliveries
 from gsc_assets_tests.e2e.processes import (
     REPO_ROOT,
     DagsterDevProcess,
-    ManagedProcess,
     gsc_env,
     make_dagster_home,
     open_instance,
-    venv_bin,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.timeout(480)]
 
-DEFAULT_TEST_BROKER_URL = "pyamqp://guest:guest@127.0.0.1:5672//"
 WORKERS = ("w1", "w2")
 PARTITIONS = 6
 QPM_BUDGET = 24  # 6 dates x 3 reports make ~42 queries for the site: more than one minute's budget
@@ -70,73 +65,12 @@ query ($id: String!) {
 }"""
 
 
-def broker_url() -> str:
-    """The test broker; skip (fail under GSC_REQUIRE_BROKER=1) when it does not answer."""
-    from kombu import Connection
-
-    url = os.environ.get("GSC_TEST_BROKER_URL", DEFAULT_TEST_BROKER_URL)
-    try:
-        with Connection(url, connect_timeout=3) as connection:
-            connection.ensure_connection(max_retries=1)
-    except Exception as exc:  # any failure to connect means "unreachable"
-        message = f"Celery broker unreachable at {url} ({type(exc).__name__}: {exc})"
-        if os.environ.get("GSC_REQUIRE_BROKER") == "1":
-            pytest.fail(message + " and GSC_REQUIRE_BROKER=1")
-        pytest.skip(message)
-    return url
-
-
-@pytest.fixture
-def fresh_database() -> Iterator[str]:
-    """A new PostgreSQL database (instance, warehouse and quota state), dropped afterwards."""
-    server_url = require_postgres()
-    name = f"gsc_celery_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.engine.make_url(server_url)
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def start_worker(name: str, worker_yaml: Path, queue: str, env: dict[str, str], log_dir: Path):
-    """`dagster-celery worker start` on `queue`, one task at a time; returns once it is ready."""
-    worker = ManagedProcess(
-        [
-            venv_bin("dagster-celery"),
-            "worker",
-            "start",
-            "-n",
-            name,
-            "-y",
-            str(worker_yaml),
-            "-q",
-            queue,
-            "-A",
-            "dagster_celery.app",
-            "--",
-            "--concurrency=1",
-        ],  # fmt: skip
-        env,
-        log_dir / f"celery-{name}.log",
-    )
-    worker.wait_until(lambda: " ready." in worker.output(), f"celery worker {name}")
-    return worker
-
-
 def worker_hostnames(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, int]:
     """Steps executed per Celery worker, from the engine events each worker writes."""
     counts: dict[str, int] = {}
     for run_id in run_ids:
-        for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
-            metadata = record.get_dagster_event().engine_event_data.metadata
-            if "Celery worker" in metadata:
-                host = metadata["Celery worker"].value
-                counts[host] = counts.get(host, 0) + 1
+        for _step, host, _at in step_deliveries(instance, run_id):
+            counts[host] = counts.get(host, 0) + 1
     return counts
 
 
@@ -175,7 +109,7 @@ def test_celery_workers_share_one_quota_and_store_exactly_the_api_rows(
     last = today_pacific() - dt.timedelta(days=3)
     dates = [last - dt.timedelta(days=i) for i in reversed(range(PARTITIONS))]
 
-    workers = [start_worker(name, worker_yaml, queue, env, tmp_path) for name in WORKERS]
+    workers = start_workers(WORKERS, worker_yaml, queue, env, tmp_path)
     try:
         with DagsterDevProcess(env, tmp_path) as dev, open_instance(home) as instance:
             dev.wait_for_daemons()
