@@ -16,6 +16,7 @@ from benchmarks.common import (
     Result,
     Stopwatch,
     Target,
+    bare_bulk_insert,
     final_days,
     http_fetcher,
 )
@@ -25,7 +26,7 @@ from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.simulator import SimulatorConfig, running_simulator
 from gsc_assets.warehouse.engine import create_schema, make_engine
 from gsc_assets.warehouse.schema import table_for
-from gsc_assets.warehouse.writes import bare_bulk_insert, replace_partition, slice_values
+from gsc_assets.warehouse.writes import replace_partition, slice_values
 
 POSTGRES_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 

@@ -24,7 +24,8 @@ from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
 from gsc_assets.reports.catalogue import CORE_REPORTS
 from gsc_assets.reports.limits import today_pacific
 from gsc_assets.reports.vocabulary import SearchType
-from gsc_assets.simulator.server import SimulatorConfig, running_simulator
+from gsc_assets.simulator.config import SimulatorConfig
+from gsc_assets.simulator.server import running_simulator
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets.warehouse.frames import read_table
 

@@ -1,4 +1,5 @@
-"""`python -m gsc_assets.instance init|reap`: a thin entry point; the work is in defs/instance.py."""
+"""`python -m gsc_assets.instance init|reap`: a thin entry point; the work is in
+defs/instance.py."""
 
 import sys
 

@@ -12,47 +12,60 @@ import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from gsc_assets.reports.catalogue import (
-    BUILTIN_REPORTS,
     CORE_REPORTS,
-    DEFAULT_REPORT_NAMES,
-    select_builtin,
 )
-from gsc_assets.reports.custom import load_custom_reports
-from gsc_assets.reports.limits import QUOTA_QPM_PER_SITE, RETENTION_MONTHS, today_pacific
+from gsc_assets.reports.limits import (
+    QUOTA_QPM_PER_SITE,
+    default_start_date,
+    oldest_retained_date,
+    today_pacific,
+)
 from gsc_assets.reports.report import Report
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import DEFAULT_MAX_CONCURRENCY
 from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
+from gsc_assets.settings_env import DEFAULT_DATABASE_PATH, EnvParser, site_url_problem
+
+__all__ = [
+    "VARIABLES",
+    "Settings",
+    "SettingsError",
+    "default_start_date",
+    "oldest_retained_date",
+    "site_url_problem",
+]
 
 DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
-DEFAULT_DATABASE_PATH = "gsc_warehouse.sqlite"
 MIN_QPM_BUDGET = 1
 MAX_QPM_BUDGET = QUOTA_QPM_PER_SITE  # Google's quota: a budget above it guarantees 429s
 
 VARIABLES: dict[str, str] = {
     "GSC_SITES": "comma-separated Search Console properties exactly as registered "
-    "(`https://www.example.com/` with its trailing slash, or `sc-domain:example.com`); required to sync",
+    "(`https://www.example.com/` with its trailing slash, or `sc-domain:example.com`); required to "
+    "sync",
     "GSC_SEARCH_TYPES": "comma-separated search types: web, image, video, news, discover, "
     "googleNews (default `web`)",
     "GSC_START_DATE": "first partition, YYYY-MM-DD (default: the first day of the month 16 months "
     "ago, the oldest data Search Console keeps)",
-    "GSC_DATA_STATE": "`all` (default: fresh data too, marked non-final and re-fetched until final) "
+    "GSC_DATA_STATE": "`all` (default: fresh data too, marked non-final and re-fetched until "
+    "final) "
     "or `final` (only final data; partitions end 3 days ago)",
-    "GSC_API_BASE_URL": f"API base URL (default `{DEFAULT_API_BASE_URL}`; the simulator's URL for local use)",
+    "GSC_API_BASE_URL": f"API base URL (default `{DEFAULT_API_BASE_URL}`; the simulator's URL for "
+    "local use)",
     "GOOGLE_APPLICATION_CREDENTIALS": "path to a service-account key or authorized-user JSON file",
     "GSC_ACCESS_TOKEN": "a plain OAuth access token instead of a credentials file (local use; "
     "the simulator accepts `sim-token`)",
     "GSC_TOKEN_URI": "token endpoint for authorized-user files (default Google's)",
-    "GSC_DATABASE_URL": f"warehouse SQLAlchemy URL (default `sqlite:///{DEFAULT_DATABASE_PATH}` in the "
+    "GSC_DATABASE_URL": f"warehouse SQLAlchemy URL (default `sqlite:///{DEFAULT_DATABASE_PATH}` in "
+    "the "
     "working directory); production: `postgresql+psycopg2://user@host/db`",
     "GSC_QPM_BUDGET": "queries per minute allowed per site and per credential (default "
     f"{DEFAULT_BUDGET_QPM} = 80% of Google's 1,200; lower it for new projects, e.g. 60)",
-    "GSC_QUOTA_STORE": "`database` (default: quota state in the warehouse database, shared by every "
+    "GSC_QUOTA_STORE": "`database` (default: quota state in the warehouse database, shared by "
+    "every "
     "run and machine) or `memory` (one process only)",
     "GSC_QUOTA_DATABASE_URL": "database holding the shared quota state (default: GSC_DATABASE_URL)",
     "GSC_MAX_CONCURRENCY": f"requests in flight per run (default {DEFAULT_MAX_CONCURRENCY}; "
@@ -63,8 +76,10 @@ VARIABLES: dict[str, str] = {
     "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
     "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
     "GSC_EXECUTOR": "`in_process` (default: a run's steps in the run's own process, sharing one "
-    "HTTP pool and limiter; requests are concurrent inside each step), `multiprocess` (each step in "
-    "its own process) or `celery` (steps run on dagster-celery workers; install the `celery` extra, "
+    "HTTP pool and limiter; requests are concurrent inside each step), `multiprocess` (each step "
+    "in "
+    "its own process) or `celery` (steps run on dagster-celery workers; install the `celery` "
+    "extra, "
     "see docs/deploy.md)",
     "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
     "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery",
@@ -123,7 +138,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate every GSC_* variable; raise SettingsError listing all problems."""
         env = os.environ if environ is None else environ
-        parser = _Parser(env)
+        parser = EnvParser(env)
         values: dict[str, Any] = {
             "sites": parser.sites("GSC_SITES"),
             "search_types": parser.search_types("GSC_SEARCH_TYPES"),
@@ -205,215 +220,3 @@ class Settings:
                 "(add the service account as a user on each property) or GSC_ACCESS_TOKEN"
             )
         return missing
-
-
-def default_start_date(today: dt.date) -> dt.date:
-    """The first day of the month RETENTION_MONTHS ago, clipped into the retention window."""
-    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS + 1
-    return dt.date(month_index // 12, month_index % 12 + 1, 1)
-
-
-def oldest_retained_date(today: dt.date) -> dt.date:
-    """The oldest date Search Console still serves (16 months back)."""
-    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS
-    year, month = month_index // 12, month_index % 12 + 1
-    day = min(today.day, _days_in_month(year, month))
-    return dt.date(year, month, day)
-
-
-def _days_in_month(year: int, month: int) -> int:
-    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
-    return (next_month - dt.timedelta(days=1)).day
-
-
-class _Parser:
-    """Reads variables, collecting every problem instead of stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        value = self.env.get(name)
-        if value is None or not value.strip():
-            return None
-        return value.strip()
-
-    def text(self, name: str) -> str | None:
-        return self.raw(name)
-
-    def sites(self, name: str) -> tuple[str, ...]:
-        raw = self.raw(name)
-        if raw is None:
-            return ()
-        sites = tuple(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
-        for site in sites:
-            problem = site_url_problem(site)
-            if problem:
-                self.problems.append(f"{name}: {problem}")
-        return sites
-
-    def search_types(self, name: str) -> tuple[SearchType, ...]:
-        raw = self.raw(name)
-        if raw is None:
-            return (SearchType.WEB,)
-        types = []
-        for part in (p.strip() for p in raw.split(",") if p.strip()):
-            try:
-                types.append(SearchType.parse(part))
-            except ValueError as exc:
-                self.problems.append(f"{name}: {exc}")
-        return tuple(dict.fromkeys(types)) or (SearchType.WEB,)
-
-    def start_date(self, name: str) -> dt.date:
-        today = today_pacific()
-        raw = self.raw(name)
-        if raw is None:
-            return default_start_date(today)
-        try:
-            value = dt.date.fromisoformat(raw)
-        except ValueError:
-            self.problems.append(f"{name}: {raw!r} is not a date; use YYYY-MM-DD")
-            return default_start_date(today)
-        oldest = oldest_retained_date(today)
-        if value < oldest:
-            self.problems.append(
-                f"{name}: {raw} is older than Search Console's {RETENTION_MONTHS}-month retention "
-                f"(oldest date with data: {oldest}); use {oldest} or later"
-            )
-        elif value >= today:
-            self.problems.append(f"{name}: {raw} is not in the past; use a date before {today}")
-        return value
-
-    def data_state(self, name: str) -> DataState:
-        choice = self.choice(name, "all", ("all", "final"))
-        return DataState.parse(choice)
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        if raw.lower() not in allowed:
-            self.problems.append(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
-            return default
-        return raw.lower()
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problems.append(f"{name}: {raw!r} is not a whole number ({low}..{high})")
-            return default
-        if not low <= value <= high:
-            self.problems.append(f"{name}: {value} is out of range; use {low}..{high}")
-        return value
-
-    def number(self, name: str, default: float, low: float, high: float) -> float:
-        raw = self.raw(name)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self.problems.append(f"{name}: {raw!r} is not a number ({low:g}..{high:g})")
-            return default
-        if not low <= value <= high:
-            self.problems.append(f"{name}: {value:g} is out of range; use {low:g}..{high:g}")
-        return value
-
-    def url(self, name: str, default: str) -> str:
-        return self.optional_url(name) or default
-
-    def optional_url(self, name: str) -> str | None:
-        raw = self.raw(name)
-        if raw is None:
-            return None
-        parts = urlsplit(raw)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            self.problems.append(f"{name}: {raw!r} is not an http(s) URL")
-            return None
-        return raw.rstrip("/")
-
-    def credentials_file(self, name: str) -> str | None:
-        raw = self.raw(name)
-        if raw is None:
-            return None
-        if not Path(raw).is_file():
-            self.problems.append(
-                f"{name}: no file at {raw!r}; point it at a service-account key JSON "
-                "(or unset it and use GSC_ACCESS_TOKEN)"
-            )
-        return raw
-
-    def database_url(self, name: str) -> str:
-        return self.optional_database_url(name) or f"sqlite:///{DEFAULT_DATABASE_PATH}"
-
-    def optional_database_url(self, name: str) -> str | None:
-        raw = self.raw(name)
-        if raw is None:
-            return None
-        scheme = raw.split("://", 1)[0] if "://" in raw else ""
-        if not scheme.startswith(("sqlite", "postgres")):
-            self.problems.append(
-                f"{name}: {_redact_url(raw)!r} is not a SQLAlchemy URL for SQLite or PostgreSQL; "
-                "use sqlite:///path/to/file.sqlite or postgresql+psycopg2://user@host/db"
-            )
-        return raw
-
-    def reports(self, names_variable: str, file_variable: str) -> tuple[Report, ...]:
-        raw = self.raw(names_variable)
-        names = [n.strip() for n in raw.split(",") if n.strip()] if raw else []
-        builtin, problems = select_builtin(names or DEFAULT_REPORT_NAMES)
-        self.problems += [f"{names_variable}: {problem}" for problem in problems]
-        path = self.raw(file_variable)
-        if path is None:
-            return builtin
-        custom, problems = load_custom_reports(path, taken=BUILTIN_REPORTS)
-        self.problems += [f"{file_variable}: {problem}" for problem in problems]
-        return (*builtin, *custom)
-
-    def backfill_policy(self, name: str) -> int | None:
-        raw = self.raw(name)
-        if raw is None or raw == "single_run":
-            return None
-        prefix, _, count = raw.partition(":")
-        if prefix == "multi_run" and count.isdigit() and int(count) >= 1:
-            return int(count)
-        self.problems.append(f"{name}: {raw!r} is not `single_run` or `multi_run:N` with N >= 1")
-        return None
-
-
-def site_url_problem(site: str) -> str | None:
-    """Why `site` is not a valid Search Console property string, or None."""
-    if site.startswith("sc-domain:"):
-        domain = site.removeprefix("sc-domain:")
-        if not domain or "/" in domain or ":" in domain:
-            return f"{site!r}: a domain property is `sc-domain:example.com` (no scheme, no path)"
-        return None
-    parts = urlsplit(site)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return (
-            f"{site!r} is neither a URL-prefix property (`https://www.example.com/`) nor a domain "
-            "property (`sc-domain:example.com`)"
-        )
-    if not site.endswith("/"):
-        return (
-            f"{site!r} lacks the trailing slash: URL-prefix properties are registered as "
-            f"{site + '/'!r} and Google answers 403 for any other form"
-        )
-    return None
-
-
-def reports_for(search_type: SearchType, reports: tuple[Report, ...]) -> tuple[Report, ...]:
-    """The reports Google allows for `search_type` (no query for discover/googleNews)."""
-    return tuple(r for r in reports if not r.problems_for(search_type))
-
-
-def _redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url

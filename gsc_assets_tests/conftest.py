@@ -1,4 +1,5 @@
-"""Shared fixtures: a real simulator over HTTP, warehouse engines on SQLite and Postgres, a fake clock.
+"""Shared fixtures: a real simulator over HTTP, warehouse engines on SQLite and Postgres, a fake
+clock.
 
 Postgres tests read GSC_TEST_POSTGRES_URL (default postgresql+psycopg2://postgres@127.0.0.1:5432/test)
 and skip with a visible reason when it is unreachable, unless GSC_REQUIRE_POSTGRES=1 (CI), which
@@ -15,7 +16,7 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.clock import FakeClock
+from gsc_assets_tests.fakes import FakeClock
 
 # The simulator fixtures (`simulator`, `make_simulator`) live beside the simulator's own tests.
 pytest_plugins = ["gsc_assets_tests.fixtures_simulator"]

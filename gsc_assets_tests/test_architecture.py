@@ -1,4 +1,5 @@
-"""The layers hold: only the Dagster layer imports dagster; the simulator shares no code with the client."""
+"""The layers hold: only the Dagster layer imports dagster; the simulator shares no code with the
+client."""
 
 from __future__ import annotations
 
@@ -76,3 +77,39 @@ def test_the_simulator_shares_only_the_capability_table_with_the_client():
         if module.startswith("gsc_assets.") and not module.startswith("gsc_assets.simulator")
     }
     assert shared <= SIMULATOR_SHARED
+
+
+MAX_MODULE_LINES = 300
+
+
+def test_no_module_is_over_300_lines():
+    long = {
+        str(path.relative_to(PACKAGE)): count
+        for path in PACKAGE.rglob("*.py")
+        if (count := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_every_defs_module_uses_dagster():
+    """defs/ is the thin Dagster layer: plain Python belongs in the layers below it."""
+    plain = [
+        str(path.relative_to(PACKAGE))
+        for path in sorted((PACKAGE / "defs").glob("*.py"))
+        if path.name != "__init__.py"
+        and not any(m == "dagster" or m.startswith("dagster.") for m in imported_modules(path))
+    ]
+    assert plain == []
+
+
+def test_the_warehouse_knows_the_reports_not_the_http_client():
+    """The warehouse stores what `reports` describes; from search_console it only implements the
+    quota log's store protocol."""
+    offenders = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sorted((PACKAGE / "warehouse").rglob("*.py"))
+        for module in imported_modules(path)
+        if module.startswith("gsc_assets.search_console")
+        and module != "gsc_assets.search_console.quota_log"
+    ]
+    assert offenders == []

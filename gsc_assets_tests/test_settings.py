@@ -1,4 +1,5 @@
-"""Settings.from_env: documented defaults, valid values parsed, every bad value named with its fix."""
+"""Settings.from_env: documented defaults, valid values parsed, every bad value named with its
+fix."""
 
 from __future__ import annotations
 

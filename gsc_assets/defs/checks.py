@@ -1,4 +1,4 @@
-"""Asset checks: the SQL in `warehouse/quality.py`, run after each sync for the run's dates.
+"""Asset checks: the SQL in `warehouse/quality/`, run after each sync for the run's dates.
 
 Reconciliation checks derive from each report (`totals.reconciliation_for`). Documented
 comparisons and the other like-for-like checks are blocking ERRORs: a failure fails the run and

@@ -12,7 +12,8 @@ from gsc_assets.warehouse.quality import AuditFailedError
 
 
 def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
-    """What a person wants to see for one report's sync: rows, requests, retries, quota use."""
+    """What a person wants to see for one report's sync, daily or hourly: rows stored, requests,
+    retries, quota use (one builder for both, so `rows` is always the rows stored)."""
     # Fetch telemetry first: its `rows` counts every row fetched (totals requests included), and
     # the sync's own numbers below, the rows actually stored, take precedence.
     metadata: dict[str, Any] = {
@@ -34,6 +35,11 @@ def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
     if outcome.dates:
         metadata["first_date"] = dg.MetadataValue.text(min(outcome.dates).isoformat())
         metadata["last_date"] = dg.MetadataValue.text(max(outcome.dates).isoformat())
+    if outcome.report.is_hourly:
+        metadata["days"] = outcome.slices  # (site, date, type) days fetched hour by hour
+        metadata["incomplete_hours"] = outcome.incomplete_hours
+        if outcome.first_incomplete_hour:
+            metadata["first_incomplete_hour"] = dg.MetadataValue.text(outcome.first_incomplete_hour)
     return metadata
 
 

@@ -37,7 +37,8 @@ def dates_from_keys(keys: Sequence[str]) -> list[dt.date]:
 
 
 def backfill_policy(settings: Settings) -> dg.BackfillPolicy:
-    """Single run by default (a range is one run; fetches overlap writes); multi_run:N on request."""
+    """Single run by default (a range is one run; fetches overlap writes); multi_run:N on
+    request."""
     if settings.backfill_max_partitions_per_run is None:
         return dg.BackfillPolicy.single_run()
     return dg.BackfillPolicy.multi_run(settings.backfill_max_partitions_per_run)

@@ -12,7 +12,7 @@ outage delays alerts instead of losing them.
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -56,7 +56,7 @@ def _json_value(value: Any) -> Any:
     return getattr(value, "value", value) if value is not None else None
 
 
-def _sites_in(metadata: dict[str, Any]) -> set[str]:
+def _sites_in(metadata: Mapping[str, Any]) -> set[str]:
     """Sites named anywhere in a check's metadata examples (lists of dicts with a "site")."""
     sites: set[str] = set()
     for value in metadata.values():

@@ -23,7 +23,9 @@ from types import MappingProxyType
 
 SEARCH_TYPES = ("web", "image", "video", "news", "discover", "googleNews")
 TIME_DIMENSIONS = frozenset({"date", "hour"})
-ALL_DIMENSIONS = frozenset({"date", "hour", "query", "page", "country", "device", "searchAppearance"})
+ALL_DIMENSIONS = frozenset(
+    {"date", "hour", "query", "page", "country", "device", "searchAppearance"}
+)
 FILTER_DIMENSIONS = frozenset({"query", "page", "country", "device", "searchAppearance"})
 AGGREGATIONS = ("auto", "byPage", "byProperty", "byNewsShowcasePanel")
 DATA_STATES = ("final", "all", "hourly_all")
@@ -89,7 +91,8 @@ class Refusal:
     """One reason Google answers 400: which rule, about what (a dimension or aggregation), and
     Google's words."""
 
-    rule: str  # "data_state", "dimension", "filter", "aggregation", "appearance_alone", "property_page"
+    # "data_state", "dimension", "filter", "aggregation", "appearance_alone" or "property_page"
+    rule: str
     subject: str
     message: str
 
@@ -131,7 +134,9 @@ def refusals(
     ]
     found += [
         Refusal(
-            "filter", dimension, f"Search type {search_type} does not support filtering by {dimension}"
+            "filter",
+            dimension,
+            f"Search type {search_type} does not support filtering by {dimension}",
         )
         for dimension in sorted(filters - offered.filter_dimensions)
     ]

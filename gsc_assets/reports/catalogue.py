@@ -24,7 +24,8 @@ PAGE_QUERY_REPORT = Report(
     AggregationType.BY_PAGE,
     "one row per page and query per day (anonymized queries are never rows)",
 )
-# The totals that page rows must sum to: dimensions [date] aggregated byPage (docs/search_console_api.md).
+# The totals that page rows must sum to: dimensions [date] aggregated byPage
+# (docs/search_console_api.md).
 PAGE_TOTALS_REPORT = Report(
     "page_totals", "", (), AggregationType.BY_PAGE, "page-aggregated totals, for reconciliation"
 )

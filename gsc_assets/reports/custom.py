@@ -2,7 +2,8 @@
 
 A report is a value (`report.Report`); built-ins are in `catalogue.py`. Custom reports
 come from a YAML file (GSC_REPORTS_FILE) and are checked against Google's rules before any
-asset exists (docs/search_console_api.md "Known 400s"): searchAppearance must be the only grouping dimension;
+asset exists (docs/search_console_api.md "Known 400s"): searchAppearance must be the only grouping
+dimension;
 byProperty cannot group or filter by page; discover and googleNews cannot group or filter by
 query; discover cannot group by device. Every problem is collected, each naming the report and
 the fix, so one load shows them all.

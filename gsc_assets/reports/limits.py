@@ -28,3 +28,22 @@ def pacific_date(epoch_seconds: float) -> dt.date:
 def today_pacific(now: dt.datetime | None = None) -> dt.date:
     """Today's date where Search Console counts days."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(PACIFIC).date()
+
+
+def default_start_date(today: dt.date) -> dt.date:
+    """The first day of the month RETENTION_MONTHS ago, clipped into the retention window."""
+    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS + 1
+    return dt.date(month_index // 12, month_index % 12 + 1, 1)
+
+
+def oldest_retained_date(today: dt.date) -> dt.date:
+    """The oldest date Search Console still serves (16 months back)."""
+    month_index = today.year * 12 + (today.month - 1) - RETENTION_MONTHS
+    year, month = month_index // 12, month_index % 12 + 1
+    day = min(today.day, _days_in_month(year, month))
+    return dt.date(year, month, day)
+
+
+def _days_in_month(year: int, month: int) -> int:
+    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    return (next_month - dt.timedelta(days=1)).day

@@ -2,7 +2,8 @@
 
 A report is compared with Google's totals of the same aggregation type and filters (dimensions
 [date] only), fetched together with its rows for the same DaySlice: Google's own sums are the
-only like-for-like reference (docs/search_console_api.md "How the numbers relate"). `reconciliation_for` derives
+only like-for-like reference (docs/search_console_api.md "How the numbers relate").
+`reconciliation_for` derives
 the comparison from the report value alone:
 - byPage reports against PAGE_TOTALS_REPORT, byProperty ones against PROPERTY_TOTALS_REPORT;
 - rows grouped by query sum to AT MOST the totals (anonymized queries are in totals, never rows),
@@ -78,5 +79,3 @@ def reconciliation_for(report: Report) -> Reconciliation | None:
         relation,
         blocking=documented,
     )
-
-

@@ -1,4 +1,5 @@
-"""The words of a Search Analytics query: search types, aggregation, data state, dimensions, filters.
+"""The words of a Search Analytics query: search types, aggregation, data state, dimensions,
+filters.
 
 Enum values arrive lowercase/camelCase from most clients and UPPER_SNAKE from some; `parse`
 accepts both. What each search type offers is the capability table (`capabilities.py`).

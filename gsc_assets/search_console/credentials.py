@@ -28,14 +28,13 @@ import requests
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
-from gsc_assets.search_console.errors import AuthenticationError, ServerError, TransportError
+from gsc_assets.search_console.errors import AuthenticationError
 from gsc_assets.search_console.models import SCOPE_READONLY
+from gsc_assets.search_console.token_transport import OneShotRequest
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 CREDENTIALS_ENV_VAR = "GOOGLE_APPLICATION_CREDENTIALS"
-TOKEN_REFRESH_TIMEOUT_SECONDS = 30.0
 # Token-endpoint answers that mean "try again later", not "these credentials are bad".
-_TRANSIENT_TOKEN_STATUSES = frozenset({408, 429})
 _SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
 _AUTHORIZED_USER_FIELDS = ("client_id", "client_secret", "refresh_token")
 
@@ -80,49 +79,6 @@ class StaticTokenProvider:
         return f"StaticTokenProvider(identity={self._identity!r})"
 
 
-class _OneShotRequest(google.auth.transport.requests.Request):
-    """google-auth's transport with a timeout, failing fast on transient token-endpoint answers.
-
-    google-auth retries 5xx/429 itself, sleeping between tries; raising here instead hands the
-    decision to the fetcher's backoff. The raised errors pass through google-auth unchanged.
-    """
-
-    def __init__(self, session: requests.Session, *, describe: str) -> None:
-        super().__init__(session)
-        self._describe = describe
-
-    def __call__(
-        self,
-        url: str,
-        method: str = "GET",
-        body: Any = None,
-        headers: Any = None,
-        timeout: float | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        try:
-            response = super().__call__(  # type: ignore[no-untyped-call]
-                url,
-                method=method,
-                body=body,
-                headers=headers,
-                timeout=timeout or TOKEN_REFRESH_TIMEOUT_SECONDS,
-                **kwargs,
-            )
-        except google.auth.exceptions.TransportError as exc:
-            raise TransportError(
-                f"could not reach the token endpoint {url} to refresh {self._describe} "
-                f"({type(exc.__cause__ or exc).__name__}); retry later"
-            ) from None
-        if response.status >= 500 or response.status in _TRANSIENT_TOKEN_STATUSES:
-            raise ServerError(
-                f"the token endpoint {url} answered HTTP {response.status} while refreshing "
-                f"{self._describe}; this is usually transient, retry later",
-                status=response.status,
-            )
-        return response
-
-
 class GoogleTokenProvider:
     """google-auth credentials (service account or authorized user), refreshed under a lock."""
 
@@ -141,7 +97,7 @@ class GoogleTokenProvider:
         self._secrets = tuple(s for s in secrets if s)
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
-        self._request = _OneShotRequest(self._session, describe=f"the token of {identity}")
+        self._request = OneShotRequest(self._session, describe=f"the token of {identity}")
         self._lock = threading.Lock()
         self._stale = False
 

@@ -97,7 +97,9 @@ class DayJob:
         Google's `first_incomplete_date` is a statement about the date, whichever of the day's
         requests carried it: every report of the day gets the earliest one any answer held.
         """
-        incomplete = [p.first_incomplete_date for p in self.pages.values() if p.first_incomplete_date]
+        incomplete = [
+            p.first_incomplete_date for p in self.pages.values() if p.first_incomplete_date
+        ]
         first_incomplete = min(incomplete) if incomplete else None
         return {
             name: self._report_data(report, first_incomplete)

@@ -2,9 +2,11 @@
 
     SearchConsoleError
     ├── RetryableError                 back off, then try the same work unit again
-    │   ├── RateLimitedError           429, or 403 rateLimitExceeded / userRateLimitExceeded / QPS quota
+    │   ├── RateLimitedError           429, or 403 rateLimitExceeded / userRateLimitExceeded / QPS
+    quota
     │   ├── LoadQuotaError             403 load quota ("wait 15 minutes" class): pause the site
-    │   ├── TokenRejectedError         401 once: refresh the token and retry (a second 401 is permanent)
+    │   ├── TokenRejectedError         401 once: refresh the token and retry (a second 401 is
+    permanent)
     │   ├── ServerError                500, 502, 503, 504
     │   └── TransportError             timeouts, refused or reset connections
     └── PermanentError                 stop the run; retrying cannot help

@@ -1,6 +1,7 @@
 """When to try a failed request again: truncated exponential backoff with full jitter.
 
-Google's guidance (docs/search_console_api.md "Errors"): retry 429 and 5xx with truncated exponential backoff
+Google's guidance (docs/search_console_api.md "Errors"): retry 429 and 5xx with truncated
+exponential backoff
 and jitter; honour Retry-After when present (Google does not document it, proxies may send it).
 Full jitter (delay drawn uniformly from [0, cap]) spreads the retries of many workers that failed
 together, so they do not return to the server in one burst.
@@ -10,10 +11,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-
-# HTTP statuses worth retrying (docs/search_console_api.md error table). 403 quota variants are classified by
-# the client into RateLimitedError / LoadQuotaError, so they are not listed by status here.
-RETRYABLE_STATUSES: tuple[int, ...] = (429, 500, 502, 503, 504)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Turn facts into the rows searchAnalytics.query returns (docs/search_console_api.md "Data limits and semantics").
+"""Turn facts into the rows searchAnalytics.query returns (docs/search_console_api.md "Data limits
+and semantics").
 
 - byPage counts facts' per-URL metrics, byProperty their per-property metrics;
 - grouping or filtering by query drops anonymized facts, so query rows sum to less than totals;
@@ -24,7 +25,9 @@ from gsc_assets.simulator.dataset import APPEARANCES, COUNTRIES, DEVICES, DayFac
 from gsc_assets.simulator.freshness import MAX_HOURS_PER_DAY, hour_key, hours_of
 from gsc_assets.simulator.request import Filter, QuerySpec
 
-MAX_ROWS_PER_DAY = 50_000  # docs/search_console_api.md "at most 50,000 rows per day per search type"
+MAX_ROWS_PER_DAY = (
+    50_000  # docs/search_console_api.md "at most 50,000 rows per day per search type"
+)
 FACT_COLUMN = {
     "page": "page",
     "query": "query",
@@ -104,9 +107,10 @@ def fact_mask(facts: DayFacts, spec: QuerySpec, universe: SiteUniverse) -> np.nd
 
 def _filter_hits(facts: DayFacts, f: Filter, universe: SiteUniverse) -> np.ndarray:
     keys = vocabulary(universe, f.dimension)
-    return _matches(keys, f.dimension, f.operator, f.expression)[
+    hits: np.ndarray = _matches(keys, f.dimension, f.operator, f.expression)[
         getattr(facts, FACT_COLUMN[f.dimension])
     ]
+    return hits
 
 
 def _key_layout(spec: QuerySpec, universe: SiteUniverse) -> list[tuple[str, int, int]]:

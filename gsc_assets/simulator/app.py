@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -95,7 +96,9 @@ class SimulatorApp:
         self.stats.reset(time.monotonic())
         self.quota.reset()
 
-    def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+    def handle(
+        self, method: str, path: str, headers: Mapping[str, str] | Message[str, str], body: bytes
+    ) -> Answer:
         """Serve one non-admin request, recording it in the statistics."""
         received = time.monotonic()
         kind, site = route(method, path)
@@ -115,7 +118,7 @@ class SimulatorApp:
         kind: str,
         site: str | None,
         path: str,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | Message[str, str],
         body: bytes,
         received: float,
     ) -> Answer:

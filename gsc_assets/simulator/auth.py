@@ -1,6 +1,7 @@
 """OAuth 2 as Google's token endpoint does it, minus the cryptography.
 
-`POST /token` (form-encoded) supports the two grants google-auth uses (docs/search_console_api.md "Auth"):
+`POST /token` (form-encoded) supports the two grants google-auth uses (docs/search_console_api.md
+"Auth"):
 - `urn:ietf:params:oauth:grant-type:jwt-bearer` with a service account's signed JWT: the payload
   is decoded WITHOUT verifying the signature (a test key is as good as a real one); `iss` is the
   identity and `scope` must name a webmasters scope;

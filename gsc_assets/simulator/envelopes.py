@@ -1,6 +1,7 @@
 """Google's JSON error envelope and the exact bodies of the errors the simulator answers.
 
-Shape (docs/search_console_api.md "Errors"): `{"error": {"code", "message", "status", "errors": [{"message",
+Shape (docs/search_console_api.md "Errors"): `{"error": {"code", "message", "status", "errors":
+[{"message",
 "domain", "reason"}]}}`. Messages are Google's words, because clients (and their users) classify
 errors by them: a permission 403 must never look like a quota 403.
 """

@@ -1,6 +1,7 @@
 """Which dates have data, and how complete: Search Console's lag and 16-month retention.
 
-Data is final `FINAL_LAG_DAYS` days after the date (docs/search_console_api.md: "typically final 2-3 days after
+Data is final `FINAL_LAG_DAYS` days after the date (docs/search_console_api.md: "typically final
+2-3 days after
 the date"). Younger dates exist only with dataState=all, as a growing fraction of their final
 values, so a client that stores them must overwrite them later. Dates are Pacific Time.
 

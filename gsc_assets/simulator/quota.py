@@ -1,6 +1,7 @@
 """Search Analytics quotas: per-site and per-user queries per minute, and the load quota.
 
-QPM (docs/search_console_api.md "Quotas"): a request is admitted when, in the sliding window (now - 60 s, now],
+QPM (docs/search_console_api.md "Quotas"): a request is admitted when, in the sliding window (now -
+60 s, now],
 fewer than the limit were admitted for its site AND for its user (credential identity). Only
 admitted requests enter the windows: a rejected request costs nothing, as with Google. Time is
 `time.monotonic()` read at request receipt.

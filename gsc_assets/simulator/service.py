@@ -34,7 +34,8 @@ class QueryResult:
     first_incomplete_hour: str | None = None
 
     def page_body(self, start_row: int, row_limit: int) -> bytes:
-        """The JSON response for one page; an empty page has no `rows` key (docs/search_console_api.md)."""
+        """The JSON response for one page; an empty page has no `rows` key
+        (docs/search_console_api.md)."""
         body: dict[str, Any] = {}
         page = self.rows[start_row : start_row + row_limit]
         if page:

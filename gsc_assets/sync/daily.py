@@ -1,21 +1,23 @@
-"""Fetch a report for a run of dates and write each date atomically as soon as it is complete.
+"""Fetch a report for some days and publish each date atomically as soon as it is complete.
 
 Plain Python (no Dagster types), so it is testable with a simulator and a warehouse alone. The
 fetcher streams days in order while the next ones are already being fetched; each date's slices
-(every site x search type) are written in one transaction, so a date is either wholly the old
-version or wholly the new one.
+(every site x search type) are published in one transaction (`warehouse.publish.publish_date`),
+so a date is either wholly the old version or wholly the new one. Daily and hourly reports take
+the same path: hourly is a time grain of a report (dataState hourly_all), not a copy.
 
-Write-audit-publish: a report with a reconciliation (`totals.reconciliation_for`) is fetched
-together with Google's totals of its aggregation type for the same day; the totals are stored and
-the like-for-like audit (`quality.audit_written_date`) runs inside the date's transaction. A
-failed audit raises `AuditFailedError` and rolls the date back, so the previous version stays
-visible and nothing downstream (lifetime stats) sees it.
+Write-audit-publish: a report with a reconciliation (`reports.reconciliation`) is fetched
+together with Google's totals of its aggregation type for the same day; the totals are stored
+and the like-for-like audit runs inside the date's transaction. A failed audit raises
+`AuditFailedError` and rolls the date back, so the previous version stays visible and nothing
+downstream (lifetime stats) sees it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,9 +28,9 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.warehouse.quality import audit_written_date
-from gsc_assets.warehouse.totals import replace_totals
-from gsc_assets.warehouse.writes import replace_partition
+from gsc_assets.warehouse.publish import publish_date
+
+Log = Callable[[str], None]
 
 
 class UnsupportedCombinationError(ValueError):
@@ -36,8 +38,19 @@ class UnsupportedCombinationError(ValueError):
 
 
 @dataclass
+class DateOutcome:
+    """What one published date holds: its own rows, requests and finality (per-date metadata)."""
+
+    rows: int = 0
+    slices: int = 0
+    requests: int = 0
+    retries: int = 0
+    final: bool = True
+
+
+@dataclass
 class SyncOutcome:
-    """What one sync of one report over some dates did."""
+    """What one sync of one report over some days did."""
 
     report: Report
     dates: list[dt.date] = field(default_factory=list)
@@ -50,7 +63,9 @@ class SyncOutcome:
     truncated_slices: int = 0
     not_offered_slices: int = 0
     write_seconds: float = 0.0
-    batches_by_date: dict[dt.date, list[ReportData]] = field(default_factory=dict)
+    by_date: dict[dt.date, DateOutcome] = field(default_factory=dict)
+    incomplete_hours: int = 0  # hourly reports: hours Google may still change
+    first_incomplete_hour: str | None = None
 
 
 def day_slices(
@@ -104,8 +119,7 @@ def sync_report(
     search_types: Sequence[SearchType],
     data_state: DataState,
     run_id: str | None = None,
-    log: Callable[[str], None] = lambda _message: None,
-    keep_batches: bool = False,
+    log: Log = lambda _message: None,
     not_offered: Sequence[SearchType] = (),
 ) -> SyncOutcome:
     """Fetch `report` for `dates` and replace each date's partition as soon as it is complete.
@@ -115,7 +129,6 @@ def sync_report(
     Raises UnsupportedCombinationError before any request for a report/search-type combination
     Google rejects, and AuditFailedError when a date fails its audit (earlier dates stay written).
     """
-    outcome = SyncOutcome(report=report)
     days = day_slices(report, dates, sites, search_types)
     unoffered = [
         ReportData(DaySlice(site, date, search_type), report, offered=False)
@@ -123,44 +136,60 @@ def sync_report(
         for site in sites
         for search_type in not_offered
     ]
+    return sync_days(
+        fetcher,
+        engine,
+        report,
+        days,
+        data_state,
+        run_id=run_id,
+        log=log,
+        unoffered=unoffered,
+        dates=dates,
+    )
+
+
+def sync_days(
+    fetcher: PartitionFetcher,
+    engine: sa.Engine,
+    report: Report,
+    days: Sequence[DaySlice],
+    data_state: DataState,
+    *,
+    run_id: str | None = None,
+    log: Log = lambda _message: None,
+    unoffered: Sequence[ReportData] = (),
+    dates: Sequence[dt.date] = (),
+) -> SyncOutcome:
+    """Fetch `report` for `days` and publish each date once all its slices have arrived.
+
+    `dates` with no slice at all (and the dates of `unoffered` slices) are published too, so
+    their sync-log rows say so. Dates are published in the order their last slice arrives.
+    """
+    outcome = SyncOutcome(report=report)
     reconciliation = reconciliation_for(report)
     fetched = [report, reconciliation.totals_report] if reconciliation else [report]
-    slices_per_date = {date: 0 for date in dates}
-    for day in days:
-        slices_per_date[day.date] += 1
-    pending: dict[dt.date, list[dict[str, ReportData]]] = {}
+    expected = Counter(day.date for day in days)
     unoffered_by_date: dict[dt.date, list[ReportData]] = {}
     for batch in unoffered:
         unoffered_by_date.setdefault(batch.day.date, []).append(batch)
-
-    def write(date: dt.date, slices: list[dict[str, ReportData]]) -> None:
-        extra = unoffered_by_date.get(date, [])
-        _write_date(engine, report, date, slices, extra, outcome, run_id, log, keep_batches)
-
-    for date in [d for d, count in slices_per_date.items() if count == 0]:
-        write(date, [])
+    for date in dict.fromkeys([*dates, *unoffered_by_date]):
+        if not expected[date]:
+            _publish(
+                engine, report, date, [], unoffered_by_date.get(date, []), outcome, run_id, log
+            )
+    pending: dict[dt.date, list[dict[str, ReportData]]] = {}
     for day, results in fetcher.iter_days(days, fetched, data_state):
         slices = pending.setdefault(day.date, [])
         slices.append(results)
-        if len(slices) == slices_per_date[day.date]:
+        if len(slices) == expected[day.date]:
             del pending[day.date]
-            write(day.date, slices)
+            extra = unoffered_by_date.get(day.date, [])
+            _publish(engine, report, day.date, slices, extra, outcome, run_id, log)
     return outcome
 
 
-def _publish_audit(
-    report: Report, date: dt.date, totals: Sequence[ReportData]
-) -> Callable[[sa.Connection], None]:
-    """Store the totals fetched with the rows, then audit the date, on the write transaction."""
-
-    def audit(conn: sa.Connection) -> None:
-        replace_totals(conn, report, totals)
-        audit_written_date(conn, report, date)
-
-    return audit
-
-
-def _write_date(
+def _publish(
     engine: sa.Engine,
     report: Report,
     date: dt.date,
@@ -168,32 +197,56 @@ def _write_date(
     unoffered: list[ReportData],
     outcome: SyncOutcome,
     run_id: str | None,
-    log: Callable[[str], None],
-    keep_batches: bool,
+    log: Log,
 ) -> None:
     started = time.perf_counter()
-    batches = [results[report.name] for results in slices] + unoffered
+    fetched = [results[report.name] for results in slices]
+    batches = fetched + unoffered
     reconciliation = reconciliation_for(report)
-    audit = None
-    if reconciliation is not None:
-        name = reconciliation.totals_report.name
-        totals = [results[name] for results in slices if name in results]
-        audit = _publish_audit(report, date, totals)
-    result = replace_partition(engine, report, batches, run_id=run_id, audit=audit)
+    totals = (
+        [results[reconciliation.totals_report.name] for results in slices]
+        if reconciliation is not None
+        else []
+    )
+    result = publish_date(engine, report, date, batches, totals=totals, run_id=run_id)
     outcome.write_seconds += time.perf_counter() - started
-    outcome.dates.append(date)
-    outcome.slices += len(batches) - len(unoffered)
+    _count(outcome, date, fetched, totals, result.rows_inserted, result.rows_deleted)
     outcome.not_offered_slices += len(unoffered)
-    outcome.rows_fetched += sum(len(b.rows) for b in batches)
-    outcome.rows_written += result.rows_inserted
-    outcome.rows_deleted += result.rows_deleted
-    outcome.non_final_slices += sum(1 for b in batches if not b.is_final)
-    if any(not b.is_final for b in batches):
-        outcome.non_final_dates.append(date)
-    outcome.truncated_slices += sum(1 for b in batches if b.truncated)
-    if keep_batches:
-        outcome.batches_by_date[date] = batches
     log(
         f"{report.table} {date.isoformat()}: wrote {result.rows_inserted} rows for "
         f"{len(batches)} site/type slices (replaced {result.rows_deleted})"
     )
+
+
+def _count(
+    outcome: SyncOutcome,
+    date: dt.date,
+    fetched: list[ReportData],
+    totals: list[ReportData],
+    inserted: int,
+    deleted: int,
+) -> None:
+    final = all(batch.is_final for batch in fetched)
+    outcome.dates.append(date)
+    outcome.slices += len(fetched)
+    outcome.rows_fetched += sum(len(b.rows) for b in fetched)
+    outcome.rows_written += inserted
+    outcome.rows_deleted += deleted
+    outcome.non_final_slices += sum(1 for b in fetched if not b.is_final)
+    if not final:
+        outcome.non_final_dates.append(date)
+    outcome.truncated_slices += sum(1 for b in fetched if b.truncated)
+    outcome.by_date[date] = DateOutcome(
+        rows=inserted,
+        slices=len(fetched),
+        requests=sum(b.requests for b in (*fetched, *totals)),
+        retries=sum(b.retries for b in (*fetched, *totals)),
+        final=final,
+    )
+    for batch in fetched:
+        if batch.report.is_hourly and batch.first_incomplete_hour:
+            first = dt.datetime.fromisoformat(batch.first_incomplete_hour)
+            outcome.first_incomplete_hour = batch.first_incomplete_hour
+            outcome.incomplete_hours += sum(
+                1 for row in batch.rows if dt.datetime.fromisoformat(row[0]) >= first
+            )

@@ -5,15 +5,12 @@ Reading only: pandas stays off the write path (`writes.py` works on row tuples).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
 
-from gsc_assets.reports.report import Report
-from gsc_assets.reports.vocabulary import SearchType
-from gsc_assets.warehouse.schema import metadata, table_for
+from gsc_assets.warehouse.schema import metadata
 
 
 def _table_named(table_name: str) -> sa.Table:
@@ -43,19 +40,3 @@ def read_table(engine: sa.Engine, table_name: str, **equals_filters: Any) -> pd.
     with engine.connect() as conn:
         result = conn.execute(read_table_stmt(table, equals_filters))
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
-def read_partition(
-    engine: sa.Engine,
-    report: Report,
-    date: dt.date,
-    site_url: str | None = None,
-    search_type: SearchType | str | None = None,
-) -> pd.DataFrame:
-    """One day of `report`'s table, optionally for one site and one search type."""
-    filters: dict[str, Any] = {"date": date}
-    if site_url is not None:
-        filters["site_url"] = site_url
-    if search_type is not None:
-        filters["search_type"] = SearchType.parse(search_type).value
-    return read_table(engine, table_for(report).name, **filters)

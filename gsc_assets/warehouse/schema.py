@@ -86,7 +86,7 @@ def table_for(report: Report) -> sa.Table:
 
 def _natural_key(
     table: str, plain: tuple[str, ...], dimensions: tuple[str, ...]
-) -> list[sa.SchemaItem]:
+) -> list[sa.schema.SchemaItem]:
     """The natural key: a primary key, except over text dimensions on PostgreSQL.
 
     A PostgreSQL btree entry holds at most ~2,700 bytes, and Google's page URLs reach 2,048
@@ -174,7 +174,8 @@ gsc_sync_log = sa.Table(
 )
 
 # The like-for-like totals fetched together with a report's rows (page rows must sum to the
-# dimensions [date] byPage totals; docs/search_console_api.md "Data limits and semantics"). Replaced in the same
+# dimensions [date] byPage totals; docs/search_console_api.md "Data limits and semantics").
+# Replaced in the same
 # transaction as the rows they describe, so checks compare stored rows to Google's totals in SQL.
 # A day Google had no data for is stored as zeros: "fetched, empty" differs from "never fetched".
 gsc_api_totals = sa.Table(

@@ -150,10 +150,7 @@ def latest_syncs(
     stmt = latest_syncs_stmt(_key_filters(site_url, date, search_type, report))
     with engine.connect() as conn:
         rows = conn.execute(stmt).mappings().all()
-    return [
-        SyncRecord(**{**row, "synced_at": _as_utc(row["synced_at"])})  # type: ignore[arg-type]
-        for row in rows
-    ]
+    return [SyncRecord(**{**row, "synced_at": _as_utc(row["synced_at"])}) for row in rows]
 
 
 def non_final_dates(

@@ -4,17 +4,16 @@ Replacing, never appending, makes a re-run idempotent and lets late data overwri
 All of a call's slices, their sync-log rows, the lifetime dirty marks and the caller's audit
 share ONE transaction: readers see the previous version until commit, then the new one.
 
-Bulk insert is the hot path (a page x query day is 50,000 rows), so rows go to the database
-driver directly: PostgreSQL `COPY .. FROM STDIN` (CSV) through psycopg2, SQLite a prepared
-`executemany`. Both bind values; nothing is formatted into SQL.
+Daily and hourly reports share this path: an hourly report's rows are keyed by Google's hour
+(`hourly_values`, with `is_complete` per hour), a daily report's by its date (`slice_values`).
+Rows go to the driver through `bulk.insert_rows`.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import datetime as dt
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import SearchType
+from gsc_assets.warehouse.bulk import insert_rows
 from gsc_assets.warehouse.engine import (
     WarehouseUnavailableError,
     begin_write,
@@ -34,7 +34,6 @@ from gsc_assets.warehouse.engine import (
 from gsc_assets.warehouse.schema import gsc_lifetime_dirty, gsc_page_daily, table_for
 from gsc_assets.warehouse.sync_log import append_sync_stmt, sync_log_values
 
-COPY_CHUNK_BYTES = 1 << 20
 # A lost PostgreSQL connection (server restart, failover, a terminated backend) rolls the
 # transaction back, so the whole replace is simply tried again: 0.25 + 0.5 + 1 + 2 s between
 # five attempts rides out a restart of a few seconds.
@@ -129,15 +128,6 @@ def _replace_once(
     return WriteResult(deleted, inserted, tuple(batch.day for batch in batches))
 
 
-def bare_bulk_insert(engine: sa.Engine, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
-    """Insert column-ordered value tuples into `table` in one transaction: the speed ceiling.
-
-    The same insert path as replace_partition, without delete, sync log or dirty tracking.
-    """
-    with begin_write(engine) as conn:
-        return insert_rows(conn, table, rows)
-
-
 def _check_batches(report: Report, batches: Sequence[ReportData]) -> None:
     seen: set[DaySlice] = set()
     for batch in batches:
@@ -164,7 +154,7 @@ def _lock_slices(conn: sa.Connection, table: sa.Table, batches: Sequence[ReportD
 def _replace_slice(conn: sa.Connection, table: sa.Table, batch: ReportData) -> tuple[int, int]:
     day = batch.day
     search_type = SearchType.parse(day.search_type).value
-    values = slice_values(batch)
+    values = row_values(batch)
     tracks_lifetime = table is gsc_page_daily
     if tracks_lifetime:
         conn.execute(mark_slice_pages_dirty_stmt(conn), _slice_params(day, search_type))
@@ -205,6 +195,35 @@ def slice_values(batch: ReportData) -> list[tuple[Any, ...]]:
     return [prefix + tuple(row[1:]) for row in rows]
 
 
+def hourly_values(batch: ReportData) -> list[tuple[Any, ...]]:
+    """Column-ordered tuples: (site_url, date, search_type, hour, *keys, metrics, is_complete).
+
+    Every hour must belong to the batch's Pacific date; else ValueError.
+    """
+    day = batch.day
+    first_incomplete = (
+        dt.datetime.fromisoformat(batch.first_incomplete_hour)
+        if batch.first_incomplete_hour
+        else None
+    )
+    prefix = (day.site_url, day.date.isoformat(), SearchType.parse(day.search_type).value)
+    values = []
+    for row in batch.rows:
+        hour = dt.datetime.fromisoformat(row[0])
+        if hour.date() != day.date:
+            raise ValueError(
+                f"{day.describe()}, report {batch.report.name!r}: hour {row[0]!r} is another day"
+            )
+        complete = first_incomplete is None or hour < first_incomplete
+        values.append((*prefix, *row, complete))
+    return values
+
+
+def row_values(batch: ReportData) -> list[tuple[Any, ...]]:
+    """The batch's rows as column-ordered tuples of its report's table (daily or hourly)."""
+    return hourly_values(batch) if batch.report.is_hourly else slice_values(batch)
+
+
 def _slice_params(day: DaySlice, search_type: str) -> dict[str, Any]:
     return {"site_url": day.site_url, "date": day.date, "search_type": search_type}
 
@@ -230,54 +249,9 @@ def mark_slice_pages_dirty_stmt(conn: sa.Connection) -> sa.Insert:
         .distinct()
     )
     columns = ["site_url", "search_type", "page"]
-    return (
+    insert: sa.Insert = (
         insert_ignoring_duplicates(conn, gsc_lifetime_dirty)
         .from_select(columns, pages)
         .on_conflict_do_nothing()
     )
-
-
-def insert_rows(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
-    """Bulk insert column-ordered value tuples through the driver; returns the rows inserted."""
-    if is_sqlite(conn):
-        return _executemany_insert(conn, table, rows)
-    return _copy_insert(conn, table, rows)
-
-
-def _executemany_insert(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
-    preparer = conn.dialect.identifier_preparer
-    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
-    placeholders = ", ".join("?" for _ in table.columns)
-    sql = f"INSERT INTO {preparer.format_table(table)} ({columns}) VALUES ({placeholders})"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(sql, rows)
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
-
-
-def copy_from_stdin_sql(conn: sa.Connection, table: sa.Table) -> str:
-    """`COPY table (columns) FROM STDIN` in CSV, where only nullable columns read "" as NULL.
-
-    Every field is written quoted, so an empty string in a text column stays an empty string.
-    """
-    preparer = conn.dialect.identifier_preparer
-    columns = ", ".join(preparer.quote(column.name) for column in table.columns)
-    nullable = ", ".join(preparer.quote(column.name) for column in table.columns if column.nullable)
-    force_null = f", FORCE_NULL ({nullable})" if nullable else ""
-    return (
-        f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN WITH (FORMAT csv{force_null})"
-    )
-
-
-def _copy_insert(conn: sa.Connection, table: sa.Table, rows: Iterable[Sequence[Any]]) -> int:
-    buffer = io.StringIO()
-    csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.copy_expert(copy_from_stdin_sql(conn, table), buffer, size=COPY_CHUNK_BYTES)
-        return int(cursor.rowcount)
-    finally:
-        cursor.close()
+    return insert

@@ -1,4 +1,5 @@
-"""The sync assets, materialized through Dagster against the simulator over HTTP, on SQLite and Postgres.
+"""The sync assets, materialized through Dagster against the simulator over HTTP, on SQLite and
+Postgres.
 
 Contract: after a materialization the daily tables hold exactly the rows the API serves for the
 partition's dates (every site), re-materializing replaces them (no duplicates, no stale rows), a
@@ -19,8 +20,8 @@ from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
 from gsc_assets.reports.catalogue import CORE_REPORTS, PAGE_REPORT
 from gsc_assets.reports.limits import today_pacific
 from gsc_assets.warehouse.engine import make_engine
-from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
 from gsc_assets_tests.reliability.harness import expected_rows
+from gsc_assets_tests.warehouse.lifetime_oracle import lifetime_matches_full_recompute
 
 SYNC_TABLES = [report.table for report in CORE_REPORTS]
 
@@ -45,7 +46,8 @@ def materialize(env: dict[str, str], first: dt.date, last: dt.date, tables=SYNC_
 
 
 def stored_rows(engine: sa.Engine, table: str, site: str, date: dt.date) -> list[tuple]:
-    """Rows in the API's tuple shape: (date, *dimension keys, clicks, impressions, ctr, position)."""
+    """Rows in the API's tuple shape: (date, *dimension keys, clicks, impressions, ctr,
+    position)."""
     report = next(r for r in CORE_REPORTS if r.table == table)
     columns = [
         "date",

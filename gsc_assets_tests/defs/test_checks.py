@@ -23,9 +23,9 @@ from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
 from gsc_assets.reports.limits import MAX_ROWS_PER_DAY
 from gsc_assets.simulator.dataset import DEFAULT_SITES
 from gsc_assets.warehouse.engine import make_engine
-from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
 from gsc_assets.warehouse.urls import variant_groups
 from gsc_assets_tests.defs.test_assets import SYNC_TABLES, env_for, expected, stored_rows
+from gsc_assets_tests.warehouse.lifetime_oracle import lifetime_matches_full_recompute
 
 SMALL_SITE = DEFAULT_SITES[1]  # sc-domain:example.org: a few thousand rows a day
 

@@ -101,3 +101,20 @@ def test_hourly_rows_are_exact_flag_incomplete_hours_and_reconcile_once_final(
         ).scalar()
     assert duplicates == 0
     engine.dispose()
+
+
+def test_hourly_metadata_counts_rows_stored_like_daily_metadata(make_simulator, tmp_path):
+    """One metadata builder for daily and hourly: `rows` is the rows stored, fetch telemetry's
+    own row count is `fetched_rows`, and per-run numbers come from the sync, not the fetcher."""
+    sim = make_simulator(hour=dt.datetime.now(PACIFIC).hour)
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    result = run_hourly(env_for(sim, url, GSC_REPORTS="page_hourly"))
+    assert result.success
+    metadata = result.asset_materializations_for_node(PAGE_HOURLY)[0].metadata
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        stored_rows = conn.execute(sa.text("select count(*) from gsc_page_hourly")).scalar_one()
+    engine.dispose()
+    assert metadata["rows"].value == stored_rows > 0
+    assert metadata["fetched_rows"].value >= stored_rows
+    assert metadata["slices"].value == metadata["days"].value == HOURLY_WINDOW_DAYS * len(sim.sites)

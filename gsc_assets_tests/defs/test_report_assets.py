@@ -153,8 +153,8 @@ def test_an_invalid_custom_report_is_rejected_at_load_and_nothing_is_written(sim
         in message
     )
     assert (
-        "report #2 'appearance_pages': aggregationType byProperty cannot group or filter by page; use byPage"
-        in message
+        "report #2 'appearance_pages': aggregationType byProperty cannot group or filter by page; "
+        "use byPage" in message
     )
     assert message.count("\n- ") == 2
     assert "blog_by_country" not in message

@@ -22,10 +22,10 @@ from gsc_assets.reports.limits import FINAL_AFTER_DAYS, today_pacific
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.sync.daily import UnsupportedCombinationError, sync_report
 from gsc_assets.warehouse.engine import make_engine
-from gsc_assets.warehouse.lifetime import lifetime_matches_full_recompute
 from gsc_assets.warehouse.sync_log import latest_syncs, non_final_dates
 from gsc_assets_tests.defs.test_assets import env_for
 from gsc_assets_tests.defs.test_checks import SMALL_SITE
+from gsc_assets_tests.warehouse.lifetime_oracle import lifetime_matches_full_recompute
 
 ALL_TYPES = [t.value for t in SearchType]
 
@@ -238,15 +238,15 @@ def test_search_appearance_is_googles_one_day_answer_grouped_by_appearance_alone
     assert [d.value for d in report.request_dimensions] == ["searchAppearance"]
     env = env_for(simulator, warehouse_url, GSC_REPORTS="search_appearance")
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize_dates(build_definitions(env), [report.table], day, day, instance=instance)
+        result = materialize_dates(
+            build_definitions(env), [report.table], day, day, instance=instance
+        )
     assert result.success
     engine = make_engine(warehouse_url)
     for site in simulator.sites:
         want = sorted(
             tuple(row)
-            for row in simulator.expected_rows(
-                site, day, "web", ["searchAppearance"], "byProperty"
-            )
+            for row in simulator.expected_rows(site, day, "web", ["searchAppearance"], "byProperty")
         )
         assert want and stored(engine, report, site, "web", day) == want
     engine.dispose()

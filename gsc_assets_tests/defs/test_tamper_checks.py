@@ -32,9 +32,7 @@ def change_one_row(engine, report, metric: str, delta: float) -> None:
     key = [table.c.site_url, table.c.date, table.c.search_type]
     key += [table.c[name] for name in dimension_columns(report)]
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(*key).where(table.c[metric] > 0).order_by(*key).limit(1)
-        ).one()
+        row = conn.execute(sa.select(*key).where(table.c[metric] > 0).order_by(*key).limit(1)).one()
         changed = conn.execute(
             sa.update(table)
             .where(*(column == value for column, value in zip(key, row, strict=True)))
@@ -55,14 +53,11 @@ def assert_caught(defs, warehouse_url: str, table: str, day: dt.date, metric: st
 
 def all_pass(defs, warehouse_url: str) -> bool:
     return all(
-        run_check(defs, warehouse_url, r.table, "rows_match_sync_log").passed
-        for r in DAILY_REPORTS
+        run_check(defs, warehouse_url, r.table, "rows_match_sync_log").passed for r in DAILY_REPORTS
     )
 
 
-def test_each_tampering_fails_the_blocking_check_of_its_table_alone(
-    make_simulator, warehouse_url
-):
+def test_each_tampering_fails_the_blocking_check_of_its_table_alone(make_simulator, warehouse_url):
     sim = make_simulator(sites=(SMALL_SITE,))
     day = today_pacific() - dt.timedelta(days=5)
     names = ",".join(r.name for r in DAILY_REPORTS)

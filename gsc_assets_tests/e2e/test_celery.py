@@ -1,4 +1,5 @@
-"""Beyond one machine: a backfill whose steps run on two dagster-celery workers, instance on Postgres.
+"""Beyond one machine: a backfill whose steps run on two dagster-celery workers, instance on
+Postgres.
 
 Contract: with the repository's dagster_postgres.yaml as the instance (a fresh PostgreSQL database
 per test, which also holds the warehouse and the quota state), GSC_EXECUTOR=celery on a fresh queue
@@ -140,7 +141,8 @@ def test_celery_workers_share_one_quota_and_store_exactly_the_api_rows(
             stats = sim.stats()
             steps_by_worker = worker_hostnames(instance, [run.run_id for run in runs])
             print(  # noqa: T201 - the numbers the report quotes
-                f"\ncelery backfill {backfill_id}: {len(runs)} run(s), {PARTITIONS} dates, steps by "
+                f"\ncelery backfill {backfill_id}: {len(runs)} run(s), {PARTITIONS} dates, steps "
+                "by "
                 f"worker {steps_by_worker}, {stats['accepted_query_requests']} queries, at most "
                 f"{stats['max_accepted_in_any_60s_by_site']} per site and "
                 f"{stats['max_accepted_in_any_60s_by_user']} per credential in any 60 s "

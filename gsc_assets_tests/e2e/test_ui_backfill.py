@@ -15,6 +15,7 @@ GSC_REQUIRE_BROWSER=1 (CI).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -136,10 +137,9 @@ def launch_backfill_from_ui(page: Any, url: str, first: dt.date, last: dt.date) 
     page.goto(f"{url}/assets/{ASSET}")
     materialize = page.get_by_role("button", name="Materialize…")
     materialize.wait_for()
-    try:  # a first-visit popup shows a few seconds after the first page load
+    # A first-visit popup shows a few seconds after the first page load.
+    with contextlib.suppress(PlaywrightTimeoutError):
         page.get_by_role("button", name="Skip").click(timeout=FIRST_VISIT_POPUP_MS)
-    except PlaywrightTimeoutError:
-        pass
     materialize.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text(f"Launch runs to materialize {ASSET}").wait_for()
@@ -158,7 +158,8 @@ def launch_backfill_from_ui(page: Any, url: str, first: dt.date, last: dt.date) 
 
 def watch_backfill(dev: DagsterDevProcess, instance: dg.DagsterInstance, backfill_id: str) -> int:
     """Poll until the backfill and its runs are done; the most runs seen in progress at once."""
-    query = "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"
+    query = "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on "
+    "PartitionBackfill { status } } }"
     backfill_runs = RunsFilter(tags={"dagster/backfill": backfill_id})
     in_progress = RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=IN_PROGRESS)
     deadline = time.monotonic() + BACKFILL_DEADLINE_SECONDS

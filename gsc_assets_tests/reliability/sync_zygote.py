@@ -19,7 +19,7 @@ import sys
 
 import dagster as dg
 
-import gsc_assets.sync.daily as sync_module
+import gsc_assets.warehouse.publish as publish_module
 from gsc_assets.definitions import build_definitions
 from gsc_assets.defs.runs import materialize_dates
 from gsc_assets.reports.catalogue import CORE_REPORTS
@@ -49,7 +49,7 @@ def run(defs: dg.Definitions, first: dt.date, last: dt.date) -> None:
 
 def main() -> None:
     first, last = (dt.date.fromisoformat(arg) for arg in sys.argv[1:3])
-    sync_module.replace_partition = traced_replace_partition(sync_module.replace_partition)
+    publish_module.replace_partition = traced_replace_partition(publish_module.replace_partition)
     defs = build_definitions()
     say("ready")
     for line in sys.stdin:

@@ -185,7 +185,9 @@ def test_unsupported_search_type_and_dimension_combination_is_never_requested(
     assert sim.stats()["query_requests"] == 0  # no request Google would answer with a 400
     engine = make_engine(sqlite_url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text(f"select count(*) from {PAGE_QUERY_REPORT.table}")).scalar() == 0
+        assert (
+            conn.execute(sa.text(f"select count(*) from {PAGE_QUERY_REPORT.table}")).scalar() == 0
+        )
         logged = conn.execute(sa.text("select status, requests from gsc_sync_log")).all()
     engine.dispose()
     # Each slice is recorded as not offered by Google: "no rows" and "not offered" stay apart.

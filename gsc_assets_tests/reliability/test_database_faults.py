@@ -9,13 +9,14 @@ partial partition.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
 
-import gsc_assets.sync.daily as sync_module
+import gsc_assets.warehouse.publish as publish_module
 import gsc_assets.warehouse.writes as writes_module
 from gsc_assets.warehouse.engine import make_engine
 from gsc_assets_tests.reliability.harness import (
@@ -153,7 +154,7 @@ def test_database_briefly_unreachable_during_a_write_recovers_exactly(
     target = urlsplit(postgres_schema_url)
     proxy = TcpProxy((target.hostname or "127.0.0.1", target.port or 5432))
     url = through_proxy(postgres_schema_url, proxy)
-    real_replace = sync_module.replace_partition
+    real_replace = publish_module.replace_partition
     writes: list[int] = []
     outage: list[threading.Timer] = []
 
@@ -165,7 +166,7 @@ def test_database_briefly_unreachable_during_a_write_recovers_exactly(
             outage[0].start()
         return real_replace(engine, report, batches, **kwargs)
 
-    monkeypatch.setattr(sync_module, "replace_partition", replace_during_outage)
+    monkeypatch.setattr(publish_module, "replace_partition", replace_during_outage)
     expected = expected_counts(sim, dates_between(first, last))
     try:
         with PartialPartitionReader(postgres_schema_url, expected) as reader:
@@ -181,4 +182,55 @@ def test_database_briefly_unreachable_during_a_write_recovers_exactly(
     assert reader.partial == []
     engine = make_engine(postgres_schema_url)
     assert assert_warehouse_exact(sim, engine, first, last) > 0
+    engine.dispose()
+
+
+def test_hourly_write_survives_a_lost_connection_like_a_daily_one(
+    make_simulator, postgres_schema_url
+):
+    """Hourly days take the daily write path: a backend that dies while a day is written (here
+    from a trigger, whatever code runs the write) rolls back, and the write is retried."""
+    from gsc_assets.definitions import build_definitions
+    from gsc_assets.defs.hourly import HOURLY_JOB_NAME
+    from gsc_assets.reports.limits import today_pacific
+    from gsc_assets.warehouse.engine import create_schema
+
+    sim = make_simulator(sites=SMALL_SITES[:1], seed=34)
+    env = run_env(sim, postgres_schema_url, GSC_QUOTA_STORE="memory", GSC_REPORTS="page_hourly")
+    defs = build_definitions(env)
+    engine = make_engine(postgres_schema_url)
+    create_schema(engine)
+    with engine.begin() as conn:  # the first write of an hourly day kills its own connection
+        conn.execute(sa.text("create sequence kill_once"))
+        conn.execute(
+            sa.text(
+                "create function kill_first_write() returns trigger language plpgsql as $$ "
+                "begin if nextval('kill_once') = 1 then "
+                "perform pg_terminate_backend(pg_backend_pid()); end if; return null; end $$"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "create trigger kill_first_write after insert on gsc_page_hourly "
+                "for each statement execute function kill_first_write()"
+            )
+        )
+    import dagster as dg
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def(HOURLY_JOB_NAME).execute_in_process(instance=instance)
+    assert result.success
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select last_value from kill_once")).scalar_one() > 1
+        day = today_pacific() - dt.timedelta(days=4)
+        site = sim.sites[0]
+        got = conn.execute(
+            sa.text(
+                "select hour, page, clicks from gsc_page_hourly "
+                "where site_url = :s and date = :d and search_type = 'web'"
+            ),
+            {"s": site, "d": day},
+        ).all()
+    want = sim.expected_rows(site, day, "web", ["hour", "page"], "byPage", "hourly_all")
+    assert sorted(tuple(r) for r in got) == sorted(r[:3] for r in want) and got
     engine.dispose()

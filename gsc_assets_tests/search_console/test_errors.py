@@ -1,4 +1,5 @@
-"""Contract: every non-2xx answer maps to exactly one error class of errors.py (docs/search_console_api.md table).
+"""Contract: every non-2xx answer maps to exactly one error class of errors.py
+(docs/search_console_api.md table).
 
 The class is the decision (retry vs stop); the message names the work unit, Google's words and
 the fix. Bodies are Google's envelope, OAuth-style errors, HTML from a proxy, or nothing.

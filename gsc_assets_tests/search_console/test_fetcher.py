@@ -15,7 +15,6 @@ import pytest
 from gsc_assets.reports.catalogue import CORE_REPORTS, PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
 from gsc_assets.reports.slices import DaySlice
 from gsc_assets.reports.vocabulary import DataState, SearchType
-from gsc_assets.search_console.clock import FakeClock
 from gsc_assets.search_console.errors import (
     AuthenticationError,
     FetchCancelledError,
@@ -30,6 +29,7 @@ from gsc_assets.search_console.fetcher import PartitionFetcher, RetriesExhausted
 from gsc_assets.search_console.models import QueryPage
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
+from gsc_assets_tests.fakes import FakeClock
 
 SITE = "https://www.example.com/"
 START = dt.date(2025, 1, 1)

@@ -239,7 +239,14 @@ TODAY = dt.date(2026, 11, 20)
         # Google said so: first_incomplete_date after the date, whatever its age
         (TODAY - dt.timedelta(days=1), DataState.ALL, TODAY, True, TODAY, True),
         # ... and on or before it: not final, even when old
-        (TODAY - dt.timedelta(days=9), DataState.ALL, TODAY - dt.timedelta(days=9), True, TODAY, False),
+        (
+            TODAY - dt.timedelta(days=9),
+            DataState.ALL,
+            TODAY - dt.timedelta(days=9),
+            True,
+            TODAY,
+            False,
+        ),
         # a dataState=final answer holding the date
         (TODAY - dt.timedelta(days=2), DataState.FINAL, None, True, TODAY, True),
         # silence about a recent date is never final: empty, no metadata

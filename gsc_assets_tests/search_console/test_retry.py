@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from gsc_assets.search_console.retry import RETRYABLE_STATUSES, RetryPolicy, backoff_delay
+from gsc_assets.search_console.retry import RetryPolicy, backoff_delay
 
 
 def test_backoff_delay_stays_within_the_doubling_cap():
@@ -51,7 +51,3 @@ def test_retry_policy_defaults_and_validation():
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError):
         RetryPolicy(base_delay_seconds=10.0, max_delay_seconds=1.0)
-
-
-def test_retryable_statuses_are_429_and_the_5xx_google_documents():
-    assert RETRYABLE_STATUSES == (429, 500, 502, 503, 504)

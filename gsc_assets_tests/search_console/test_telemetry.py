@@ -2,8 +2,8 @@
 
 import threading
 
-from gsc_assets.search_console.clock import FakeClock
 from gsc_assets.search_console.telemetry import FetchStats
+from gsc_assets_tests.fakes import FakeClock
 
 
 def test_fetch_stats_records_from_many_threads_without_losing_counts():

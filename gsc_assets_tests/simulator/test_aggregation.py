@@ -1,4 +1,5 @@
-"""Contract (docs/search_console_api.md "Data limits and semantics"): page rows sum exactly to the byPage totals;
+"""Contract (docs/search_console_api.md "Data limits and semantics"): page rows sum exactly to the
+byPage totals;
 query rows sum to less (anonymized queries); property totals are smaller with a better position;
 rows come by clicks descending (date alone: chronologically), capped at 50,000 per day; filters
 follow Google's operators; invalid combinations are 400s in Google's words."""

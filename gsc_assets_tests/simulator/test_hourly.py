@@ -1,4 +1,5 @@
-"""Contract (Google's 2025-04-09 announcement, the API's Metadata docs, docs/search_console_api.md): the hour
+"""Contract (Google's 2025-04-09 announcement, the API's Metadata docs,
+docs/search_console_api.md): the hour
 dimension goes with dataState hourly_all; keys are Pacific clock hours in offset form
 (`2025-04-07T00:00:00-07:00`, 23 or 25 of them on DST days), chronological when grouped by hour
 alone; only the last 10 days and only hours that have begun are served;

@@ -1,4 +1,5 @@
-"""Contract (docs/search_console_api.md "Quotas"): per-site and per-user QPM over a sliding window of admitted
+"""Contract (docs/search_console_api.md "Quotas"): per-site and per-user QPM over a sliding window
+of admitted
 requests; a refused request costs nothing; the refusal is Google's 429 RESOURCE_EXHAUSTED body
 (or the 403 quotaExceeded variant); the load quota answers 403 for a configured time or count;
 the stats report the most admitted requests in any window, exactly."""

@@ -161,9 +161,13 @@ def test_bad_requests_get_google_invalid_argument_envelope(simulator):
             {"type": "image", "dimensions": ["hour"], "dataState": "hourly_all"},
             "does not support the hour dimension",
         ),
-        ({"type": "googleNews", "dimensionFilterGroups": [
-            {"filters": [{"dimension": "query", "expression": "x"}]}
-        ]}, "does not support filtering by query"),
+        (
+            {
+                "type": "googleNews",
+                "dimensionFilterGroups": [{"filters": [{"dimension": "query", "expression": "x"}]}],
+            },
+            "does not support filtering by query",
+        ),
     ],
 )
 def test_requests_google_refuses_are_refused_with_googles_words(simulator, body, words):

@@ -12,7 +12,7 @@ import pytest
 from gsc_assets.reports.catalogue import PAGE_REPORT
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import SearchType
-from gsc_assets.warehouse.frames import read_partition, read_table
+from gsc_assets.warehouse.frames import read_table
 from gsc_assets.warehouse.writes import replace_partition
 
 SITE = "https://www.example.com/"
@@ -45,16 +45,6 @@ def test_read_table_returns_filtered_rows_as_a_dataframe(warehouse_engine):
             "position": 2.0,
         }
     ]
-
-
-def test_read_partition_narrows_by_site_and_search_type(warehouse_engine):
-    write_pages(warehouse_engine)
-    write_pages(warehouse_engine, search_type=SearchType.IMAGE)
-    write_pages(warehouse_engine, site="sc-domain:other.org")
-
-    assert len(read_partition(warehouse_engine, PAGE_REPORT, DAY)) == 6
-    assert len(read_partition(warehouse_engine, PAGE_REPORT, DAY, site_url=SITE)) == 4
-    assert len(read_partition(warehouse_engine, PAGE_REPORT, DAY, SITE, "IMAGE")) == 2
 
 
 def test_read_table_of_an_empty_table_keeps_its_columns(warehouse_engine):

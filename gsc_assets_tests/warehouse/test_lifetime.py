@@ -15,13 +15,13 @@ import sqlalchemy as sa
 from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import SearchType
-from gsc_assets.warehouse.lifetime import (
-    lifetime_matches_full_recompute,
-    recompute_lifetime_full,
-    refresh_lifetime,
-)
+from gsc_assets.warehouse.lifetime import refresh_lifetime
 from gsc_assets.warehouse.schema import gsc_lifetime_dirty, gsc_page_lifetime
 from gsc_assets.warehouse.writes import replace_partition
+from gsc_assets_tests.warehouse.lifetime_oracle import (
+    lifetime_matches_full_recompute,
+    recompute_lifetime_full,
+)
 
 SITE = "https://www.example.com/"
 DAY = dt.date(2024, 1, 3)

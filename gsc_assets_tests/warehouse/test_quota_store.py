@@ -14,10 +14,10 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.search_console.clock import FakeClock
 from gsc_assets.search_console.quota_log import IN_FLIGHT_POLL_SECONDS
 from gsc_assets.search_console.rate_limiter import QuotaLimiter
 from gsc_assets.warehouse.quota_store import SqlQuotaStore, admissions
+from gsc_assets_tests.fakes import FakeClock
 
 SITES = ("https://a.example/", "https://b.example/")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from gsc_assets.reports.catalogue import PAGE_REPORT
+from gsc_assets.reports.reconciliation import Severity
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.warehouse import quality
 from gsc_assets.warehouse.writes import replace_partition
@@ -31,7 +32,7 @@ def test_retention_gaps_names_every_unsynced_date_in_the_window(warehouse_engine
     outcome = gaps(warehouse_engine)
 
     assert not outcome.passed
-    assert outcome.severity == quality.WARN
+    assert outcome.severity == Severity.WARN
     assert outcome.metadata["unsynced_slices"] == 3
     assert outcome.metadata["unsynced_dates"] == {
         f"{SITE} web": [

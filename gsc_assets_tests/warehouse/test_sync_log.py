@@ -138,8 +138,13 @@ def test_sync_log_values_flags_a_truncated_day():
 
 
 def test_each_sync_records_the_count_and_metric_sums_it_fetched(warehouse_engine):
-    rows = [(DAY.isoformat(), "/a", 2.0, 20.0, 0.1, 3.0), (DAY.isoformat(), "/b", 1.0, 4.0, 0.25, None)]
-    replace_partition(warehouse_engine, PAGE_REPORT, [ReportData(DaySlice(SITE, DAY), PAGE_REPORT, rows)])
+    rows = [
+        (DAY.isoformat(), "/a", 2.0, 20.0, 0.1, 3.0),
+        (DAY.isoformat(), "/b", 1.0, 4.0, 0.25, None),
+    ]
+    replace_partition(
+        warehouse_engine, PAGE_REPORT, [ReportData(DaySlice(SITE, DAY), PAGE_REPORT, rows)]
+    )
     [record] = latest_syncs(warehouse_engine)
     assert (record.rows_fetched, record.status) == (2, "synced")
     assert (record.sum_clicks, record.sum_impressions, record.sum_ctr, record.sum_position) == (

@@ -17,9 +17,9 @@ from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_RE
 from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import SearchType
-from gsc_assets.warehouse.frames import read_partition
+from gsc_assets.warehouse.frames import read_table
 from gsc_assets.warehouse.schema import gsc_sync_log, table_for
-from gsc_assets.warehouse.writes import bare_bulk_insert, replace_partition
+from gsc_assets.warehouse.writes import replace_partition
 
 SITE = "https://www.example.com/"
 DAY = dt.date(2024, 1, 3)
@@ -200,7 +200,7 @@ def test_replace_partition_round_trips_awkward_text_exactly(warehouse_engine):
     keys += [("/long-query", long_text), (f"/{long_text}", "long page")]
     replace_partition(warehouse_engine, PAGE_QUERY_REPORT, [make_batch(PAGE_QUERY_REPORT, keys)])
 
-    frame = read_partition(warehouse_engine, PAGE_QUERY_REPORT, DAY)
+    frame = read_table(warehouse_engine, PAGE_QUERY_REPORT.table, date=DAY)
 
     assert sorted(zip(frame["page"], frame["query"], strict=True)) == sorted(keys)
 
@@ -267,12 +267,3 @@ def test_replace_partition_with_no_rows_empties_the_slice(warehouse_engine):
 
     assert (result.rows_deleted, result.rows_inserted) == (1, 0)
     assert stored_rows(warehouse_engine, PAGE_REPORT) == []
-
-
-def test_bare_bulk_insert_inserts_column_ordered_tuples(warehouse_engine):
-    table = table_for(PAGE_REPORT)
-    values = [(SITE, DAY.isoformat(), "web", f"/{i}", 1.0, 2.0, 0.5, None) for i in range(100)]
-
-    assert bare_bulk_insert(warehouse_engine, table, values) == 100
-    assert len(stored_rows(warehouse_engine, PAGE_REPORT)) == 100
-    assert sync_log_count(warehouse_engine) == 0
