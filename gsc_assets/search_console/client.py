@@ -110,10 +110,14 @@ class SearchConsoleClient:
     def __repr__(self) -> str:
         return f"SearchConsoleClient({self.base_url!r}, identity={self.tokens.identity!r})"
 
-    def _call(
+    def call_json(
         self, method: str, path: str, *, context: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """One JSON call under the base URL (sitemaps, URL Inspection): one HTTP request, its
+        errors classified like every other; `context` names what was asked in messages."""
         return self._decode(self._send(method, path, context, body), context)
+
+    _call = call_json
 
     def _decode(self, response: requests.Response, context: str) -> dict[str, Any]:
         if not 200 <= response.status_code < 300:
