@@ -47,3 +47,8 @@ def oldest_retained_date(today: dt.date) -> dt.date:
 def _days_in_month(year: int, month: int) -> int:
     next_month = dt.date(year + month // 12, month % 12 + 1, 1)
     return (next_month - dt.timedelta(days=1)).day
+
+
+# URL Inspection's own quota per property (docs/search_console_api.md "Other endpoints").
+INSPECTIONS_PER_SITE_PER_DAY = 2_000
+INSPECTIONS_PER_SITE_PER_MINUTE = 600

@@ -13,12 +13,13 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Mapping
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from gsc_assets.simulator import envelopes, freshness
+from gsc_assets.simulator import envelopes, freshness, inventory
 from gsc_assets.simulator.auth import OAuthError, TokenRegistry, bearer_token, identity_for_grant
 from gsc_assets.simulator.config import SimulatorConfig
 from gsc_assets.simulator.faults import FaultInjector
@@ -39,6 +40,7 @@ class SimulatorApp:
         self._config = config
         self.service = SearchAnalytics(config.seed, config.sites, now=self.now)
         self.quota, self.load_quota = QuotaWindows(), LoadQuota()
+        self.inspections: Counter[str] = Counter()  # URL inspections answered, per property
         self.faults = FaultInjector(config.seed)
         self.stats = StatsRecorder(time.monotonic())
         self.tokens = TokenRegistry()
@@ -95,6 +97,7 @@ class SimulatorApp:
         """Forget statistics and quota windows."""
         self.stats.reset(time.monotonic())
         self.quota.reset()
+        self.inspections.clear()
 
     def handle(
         self, method: str, path: str, headers: Mapping[str, str] | Message[str, str], body: bytes
@@ -148,6 +151,13 @@ class SimulatorApp:
                     },
                 ),
             )
+        if kind == "inspect":
+            return self._after_faults(
+                config,
+                lambda: inventory.serve_inspection(
+                    config, body, visible, received, self.quota, self.inspections, self.today()
+                ),
+            )
         site_url = unquote(site or "")
         if site_url not in visible:
             return json_answer(403, envelopes.permission_denied(site_url))
@@ -155,6 +165,10 @@ class SimulatorApp:
             return self._after_faults(
                 config,
                 lambda: json_answer(200, {"siteUrl": site_url, "permissionLevel": "siteOwner"}),
+            )
+        if kind == "list_sitemaps":
+            return self._after_faults(
+                config, lambda: inventory.serve_sitemaps(config, site_url, self.today())
             )
         refused = self._refuse_by_quota(config, site_url, identity, received)
         if refused is not None:

@@ -53,6 +53,12 @@ class SimulatorConfig:
     access: dict[str, tuple[str, ...]] | None = None
     api_disabled: bool = False
     project_number: int = 123456
+    # URL Inspection's own quota per property (docs/search_console_api.md "Other endpoints").
+    inspection_per_day: int | None = 2_000
+    inspection_per_minute: int | None = 600
+    # Planted answers: URL -> fields of indexStatusResult to replace (verdict, googleCanonical).
+    inspection_overrides: dict[str, dict[str, str]] | None = None
+    broken_sitemaps: tuple[str, ...] = ()  # properties whose main sitemap reports errors
 
     def __post_init__(self) -> None:
         problems = []
@@ -87,6 +93,8 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "refuse_dates" and isinstance(value, list | tuple):
         return tuple(d if isinstance(d, dt.date) else dt.date.fromisoformat(d) for d in value)
     if name == "static_tokens" and isinstance(value, list | str):
+        return (value,) if isinstance(value, str) else tuple(value)
+    if name == "broken_sitemaps" and isinstance(value, list | str):
         return (value,) if isinstance(value, str) else tuple(value)
     if name == "access" and isinstance(value, dict):
         return {identity: tuple(sites) for identity, sites in value.items()}

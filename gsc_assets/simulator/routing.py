@@ -35,6 +35,8 @@ def route(method: str, path: str) -> tuple[str, str | None]:
     """(kind, encoded site) for a request path under any base URL; kind "none" = 404."""
     if path.rstrip("/").endswith("/token") and method == "POST":
         return "token", None
+    if path.endswith("/v1/urlInspection/index:inspect") and method == "POST":
+        return "inspect", None
     segments = [s for s in path.split("/") if s]
     for i in range(len(segments) - 2):
         if tuple(segments[i : i + 3]) == API_PREFIX:
@@ -45,5 +47,7 @@ def route(method: str, path: str) -> tuple[str, str | None]:
                 return "get_site", rest[0]
             if len(rest) == 3 and rest[1:] == ["searchAnalytics", "query"] and method == "POST":
                 return "query", rest[0]
+            if len(rest) == 2 and rest[1] == "sitemaps" and method == "GET":
+                return "list_sitemaps", rest[0]
             break
     return "none", None

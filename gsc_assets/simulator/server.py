@@ -171,6 +171,10 @@ class Simulator:
         """Same JSON as `GET /_sim/stats`."""
         return self.app.stats.snapshot(self.app.config.quota_window_seconds)
 
+    def inspections(self) -> dict[str, int]:
+        """URL inspections answered (within quota), per property."""
+        return dict(self.app.inspections)
+
     def reset_stats(self) -> None:
         """Forget statistics and quota windows."""
         self.app.reset()

@@ -79,12 +79,12 @@ def table_for(report: Report) -> sa.Table:
         *(sa.Column(name, sa.Text, nullable=False) for name in dimensions),
         *_metric_columns(),
         *(sa.Column(name, sa.Boolean, nullable=False) for name in extra),
-        *_natural_key(report.table, (*SLICE_COLUMNS, *hour), dimensions),
+        *natural_key(report.table, (*SLICE_COLUMNS, *hour), dimensions),
         comment=report.description or None,
     )
 
 
-def _natural_key(
+def natural_key(
     table: str, plain: tuple[str, ...], dimensions: tuple[str, ...]
 ) -> list[sa.schema.SchemaItem]:
     """The natural key: a primary key, except over text dimensions on PostgreSQL.
@@ -99,7 +99,7 @@ def _natural_key(
     return [
         sa.PrimaryKeyConstraint(*plain, *dimensions).ddl_if(dialect="sqlite"),
         sa.Index(
-            f"uq_{table}_natural_key",
+            f"uq_{table}natural_key",
             *(sa.column(name) for name in plain),
             *(sa.func.md5(sa.column(name)) for name in dimensions),
             unique=True,
