@@ -21,7 +21,7 @@ from gsc_assets.defs.slot_wait import DEFAULT_POOL_WAIT_TIMEOUT_SECONDS
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import TokenProvider, load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
-from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
+from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter, QuotaStore
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.settings import Settings
 from gsc_assets.warehouse.engine import create_schema, ensure_reachable, make_engine
@@ -101,6 +101,11 @@ class SearchConsoleResource(dg.ConfigurableResource):
     def client(self) -> SearchConsoleClient:
         """The pooled client (one HTTP call per `query`)."""
         return self._require(self._client)
+
+    @property
+    def shared_quota_store(self) -> QuotaStore:
+        """The quota store every run and machine shares (URL Inspection budgets live there too)."""
+        return self._require(self._limiter).store
 
     def fetcher(
         self,
