@@ -83,10 +83,12 @@ def api_disabled(project_number: int) -> dict[str, Any]:
     )
 
 
-def rate_limited(project_number: int, limit_name: str) -> dict[str, Any]:
-    """429: the per-site or per-user queries-per-minute quota is spent."""
+def rate_limited(
+    project_number: int, limit_name: str, metric: str = "Search Analytics queries"
+) -> dict[str, Any]:
+    """429: a quota is spent (Search Analytics per site or user; URL Inspection per site)."""
     message = (
-        "Quota exceeded for quota metric 'Search Analytics queries' and limit "
+        f"Quota exceeded for quota metric '{metric}' and limit "
         f"'{limit_name}' of service 'searchconsole.googleapis.com' for consumer "
         f"'project_number:{project_number}'."
     )

@@ -23,6 +23,7 @@ from gsc_assets.simulator import dataset, envelopes
 from gsc_assets.simulator.config import SimulatorConfig
 from gsc_assets.simulator.dataset import SiteSpec, SiteUniverse
 from gsc_assets.simulator.quota import QuotaWindows
+from gsc_assets.simulator.request import BadRequestError, require_known_fields
 from gsc_assets.simulator.routing import Answer, json_answer
 
 INSPECT_FIELDS = frozenset({"inspectionUrl", "siteUrl", "languageCode"})
@@ -125,20 +126,13 @@ def sitemaps(
 
 
 def parse_inspection(body: Any) -> tuple[str, str]:
-    """(inspectionUrl, siteUrl) of a valid request body; raises ValueError in Google's words."""
-    if not isinstance(body, dict):
-        raise ValueError("Invalid JSON payload received. Expected an object.")
-    for name in body:
-        if name not in INSPECT_FIELDS:
-            raise ValueError(
-                f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
-            )
+    """(inspectionUrl, siteUrl) of a valid request body; BadRequestError in Google's words."""
+    body = require_known_fields(body, INSPECT_FIELDS)
     for name in ("inspectionUrl", "siteUrl"):
         if not isinstance(body.get(name), str) or not body[name]:
-            raise ValueError(f"Required field: {name}")
-    language = body.get("languageCode", "en-US")
-    if not isinstance(language, str):
-        raise ValueError("Invalid value at 'language_code'")
+            raise BadRequestError(f"Required field: {name}")
+    if not isinstance(body.get("languageCode", "en-US"), str):
+        raise BadRequestError("Invalid value at 'language_code'")
     return body["inspectionUrl"], body["siteUrl"]
 
 
@@ -184,23 +178,6 @@ def inspection_result(
     }
 
 
-def inspection_quota_exceeded(project_number: int, limit_name: str) -> dict[str, Any]:
-    """429 for a spent URL Inspection quota (per property per day, or per minute)."""
-    message = (
-        "Quota exceeded for quota metric 'URL Inspection requests' and limit "
-        f"'{limit_name}' of service 'searchconsole.googleapis.com' for consumer "
-        f"'project_number:{project_number}'."
-    )
-    return envelopes.google_error(
-        429,
-        "RESOURCE_EXHAUSTED",
-        message,
-        reason="rateLimitExceeded",
-        domain="usageLimits",
-        item_message="Rate Limit Exceeded",
-    )
-
-
 def serve_sitemaps(config: SimulatorConfig, site_url: str, today: dt.date) -> Answer:
     """The answer of `sitemaps.list` for a property the caller can see."""
     spec = next(s for s in config.sites if s.site_url == site_url)
@@ -221,7 +198,7 @@ def serve_inspection(
     """The answer of `urlInspection.index.inspect`, within the property's own quotas."""
     try:
         url, site_url = parse_inspection(json.loads(body or b"{}"))
-    except ValueError as exc:
+    except (ValueError, BadRequestError) as exc:  # not JSON, or not a valid request
         return json_answer(400, envelopes.bad_request(str(exc)))
     if site_url not in visible:
         return json_answer(403, envelopes.permission_denied(site_url))
@@ -234,7 +211,9 @@ def serve_inspection(
         (60.0, config.inspection_per_minute, "Queries per minute per site"),
     ):
         if quota.try_admit([(f"inspect:{window:g}:{site_url}", limit)], received, window):
-            return json_answer(429, inspection_quota_exceeded(config.project_number, name))
+            return json_answer(
+                429, envelopes.rate_limited(config.project_number, name, "URL Inspection requests")
+            )
     answered[site_url] += 1
     override = (config.inspection_overrides or {}).get(url)
     return json_answer(200, inspection_result(config.seed, site_url, url, today, override))

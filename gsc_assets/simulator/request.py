@@ -207,15 +207,21 @@ def _resolve_aggregation(
     return requested
 
 
-def parse_query(body: Any) -> QuerySpec:
-    """Validate a decoded JSON body; raise `BadRequestError` exactly where Google answers 400."""
+def require_known_fields(body: Any, known: frozenset[str]) -> dict[str, Any]:
+    """The body as an object with only `known` fields, as Google's JSON parser insists."""
     if not isinstance(body, dict):
         raise BadRequestError("Invalid JSON payload received. Expected an object.")
     for name in body:
-        if name not in KNOWN_FIELDS:
+        if name not in known:
             raise BadRequestError(
                 f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.'
             )
+    return body
+
+
+def parse_query(body: Any) -> QuerySpec:
+    """Validate a decoded JSON body; raise `BadRequestError` exactly where Google answers 400."""
+    body = require_known_fields(body, KNOWN_FIELDS)
     start, end = _parse_date(body, "startDate"), _parse_date(body, "endDate")
     if start > end:
         raise BadRequestError("startDate must be earlier than or equal to endDate")
