@@ -1,30 +1,27 @@
-"""The one place that reads Settings and wires the layers into Dagster `Definitions`.
+"""The code location: the environment's Search Console instance, plus every component instance
+under `gsc_assets/instances/` (`dg scaffold defs gsc_assets.SearchConsoleComponent <name>`).
 
-Secrets enter as `dg.EnvVar`, resolved at run start and never displayed in the UI.
+The GSC_* variables map onto the fields of `SearchConsoleComponent` (gsc_assets/config.py holds
+the one table of fields, variables, defaults and meanings). Secrets from the process environment
+enter as `dg.EnvVar`, resolved at run start and never displayed in the UI.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 
 import dagster as dg
-import sqlalchemy as sa
 
-from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
-from gsc_assets.defs.checks import build_checks
 from gsc_assets.defs.executors import build_executor
-from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
-from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.defs.run_guard import run_hygiene_sensor
-from gsc_assets.defs.schedules import build_daily_schedule
-from gsc_assets.defs.sensors import build_alert_sensors
+from gsc_assets.defs.scope import Scope
 from gsc_assets.defs.slot_wait import pool_wait_timeout_from_env
+from gsc_assets.defs.wiring import Secrets, build_instance_definitions
 from gsc_assets.settings import Settings
-from gsc_assets.warehouse.engine import make_engine
-from gsc_assets.warehouse.schema import table_for
-from gsc_assets.warehouse.sync_log import non_final_dates
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _secret(name: str, environ: Mapping[str, str]) -> dg.EnvVar | str | None:
@@ -39,79 +36,30 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     """Definitions for the given environment (the process environment by default)."""
     env = os.environ if environ is None else environ
     settings = Settings.from_env(env)
-    search_console = SearchConsoleResource(
-        api_base_url=settings.api_base_url,
-        credentials_file=settings.credentials_file,
+    scope = Scope(settings)
+    secrets = Secrets(
         access_token=_secret("GSC_ACCESS_TOKEN", env),
-        token_uri=settings.token_uri,
-        qpm_budget=settings.qpm_budget,
-        quota_store=settings.quota_store,
-        quota_database_url=settings.quota_database_url or settings.database_url,
-        max_concurrency=settings.max_concurrency,
-        request_timeout_seconds=settings.request_timeout_seconds,
-        max_attempts=settings.max_attempts,
-        load_quota_cooloff_seconds=settings.load_quota_cooloff_seconds,
-        pool_wait_timeout_seconds=pool_wait_timeout_from_env(env),
+        database_url=_secret("GSC_DATABASE_URL", env),
+        quota_database_url=_secret("GSC_QUOTA_DATABASE_URL", env),
     )
-    for report in settings.reports:
-        table_for(report)  # registered in the schema, so the warehouse resource creates it
-    _log_not_offered(settings)
-    daily = [r for r in settings.reports if not r.is_hourly]
-    report_assets = [build_report_asset(report, settings) for report in daily]
-    hourly_assets = [build_hourly_asset(r, settings) for r in settings.reports if r.is_hourly]
-    hourly_jobs = (
-        [dg.define_asset_job(HOURLY_JOB_NAME, selection=[a.key for a in hourly_assets])]
-        if hourly_assets
-        else []
+    instance = build_instance_definitions(
+        scope, secrets, pool_wait_timeout_seconds=pool_wait_timeout_from_env(env)
     )
-    gsc_page_lifetime = build_lifetime_asset()
-    checks = build_checks(settings)
-    sync_job = dg.define_asset_job(
-        "gsc_sync_job",
-        selection=[*(asset.key for asset in report_assets), gsc_page_lifetime.key],
-        description="Every report for the selected dates, then the lifetime stats.",
-    )
-    return dg.Definitions(
-        assets=[*report_assets, gsc_page_lifetime, *hourly_assets],
-        asset_checks=checks,
-        sensors=[*build_alert_sensors(checks, settings), run_hygiene_sensor],
-        jobs=[sync_job, *hourly_jobs],
-        schedules=[
-            build_daily_schedule(sync_job, settings, _oldest_non_final(settings)),
-            *(build_hourly_schedule(job) for job in hourly_jobs),
-        ],
-        executor=build_executor(settings),
-        resources={
-            "search_console": search_console,
-            "warehouse": WarehouseResource(database_url=settings.database_url),
-        },
+    return dg.Definitions.merge(
+        instance,
+        dg.Definitions(sensors=[run_hygiene_sensor], executor=build_executor(settings, env)),
     )
 
 
-def _log_not_offered(settings: Settings) -> None:
-    """One INFO line per configured report and search type Google offers no data for."""
-    logger = dg.get_dagster_logger("gsc_assets")
-    for report, search_type, reason in settings.not_offered():
-        logger.info(
-            f"report {report.name} is skipped for search type {search_type.value}: not offered "
-            f"by Google ({reason})"
-        )
+def _component_instances() -> dg.Definitions:
+    """Every defs.yaml under gsc_assets/instances/ of this checkout (none in an installed
+    package, whose project is the user's own)."""
+    if not (PROJECT_ROOT / "pyproject.toml").is_file():
+        return dg.Definitions()
+    folder = PROJECT_ROOT / "gsc_assets" / "instances"
+    if not any(folder.rglob("defs.yaml")):
+        return dg.Definitions()
+    return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
 
 
-def _oldest_non_final(settings: Settings) -> Callable[[str | None], dt.date | None]:
-    """Reads the sync log at tick time (not at load): a site's oldest partition still non-final."""
-
-    def oldest(site: str | None) -> dt.date | None:
-        engine = make_engine(settings.database_url)
-        try:
-            dates = non_final_dates(engine, site_url=site)
-        except sa.exc.SQLAlchemyError:
-            return None  # no warehouse yet: nothing was ever synced, nothing is non-final
-        finally:
-            engine.dispose()
-        return dates[0] if dates else None
-
-    return oldest
-
-
-defs = build_definitions()
+defs = dg.Definitions.merge(build_definitions(), _component_instances())

@@ -7,22 +7,27 @@ each date atomically -> metadata. The work itself lives in `sync.py` and the lay
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
 from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
+import sqlalchemy as sa
 
-from gsc_assets.defs.metadata import audit_failure_metadata, sync_metadata
+from gsc_assets.defs.columns import describe_report, table_schema
+from gsc_assets.defs.metadata import audit_failure_metadata, date_metadata, run_metadata
 from gsc_assets.defs.partitions import backfill_policy, daily_partitions, partition_dates
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.defs.scope import Scope
 from gsc_assets.reports.catalogue import PAGE_REPORT
 from gsc_assets.reports.report import Report
 from gsc_assets.settings import Settings
 from gsc_assets.sync.daily import not_offered_search_types, supported_search_types, sync_report
 from gsc_assets.warehouse.lifetime import refresh_lifetime
 from gsc_assets.warehouse.quality import AuditFailedError
+from gsc_assets.warehouse.schema import gsc_page_lifetime, table_for
 
-SYNC_GROUP = "search_console"
 SITE_TAG = "gsc/site"  # a run tagged with one configured site syncs only that site
 API_POOL = "gsc_api"  # a Dagster concurrency pool: caps sync steps on every launch path
+STATS_GROUP = "stats"
 
 
 class SyncConfigurationError(dg.Failure):
@@ -33,30 +38,27 @@ class AuditFailure(dg.Failure):
     """A date's rows disagreed with Search Console's totals and were not published."""
 
 
-def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinition:
+def build_report_asset(report: Report, scope: Scope) -> dg.AssetsDefinition:
     """A daily-partitioned asset that keeps `report.table` equal to what Search Console returns."""
+    settings = scope.settings
 
     @dg.asset(
-        name=report.table,
+        key=scope.asset_key(report.table),
         partitions_def=daily_partitions(settings),
         backfill_policy=backfill_policy(settings),
-        group_name=SYNC_GROUP,
+        group_name=scope.group_name,
         pool=API_POOL,
-        kinds={"sql"},
-        tags={"gsc/report": report.name},
-        description=f"Search Console {report.description}: dimensions "
-        f"{[d.value for d in report.request_dimensions]}, "
-        f"aggregation {report.aggregation_type.value}. "
-        "Each partition (a Pacific-Time date) is replaced atomically for every site and search "
-        "type; reports with a documented reconciliation are audited against Google's totals of "
-        "their aggregation type before they are published.",
+        kinds=scope.kinds,
+        owners=list(scope.owners),
+        tags={**scope.tags, "gsc/report": report.name},
+        required_resource_keys={scope.search_console_key, scope.warehouse_key},
+        metadata=table_metadata(table_for(report)),
+        description=describe_report(report),
     )
-    def report_asset(
-        context: dg.AssetExecutionContext,
-        search_console: SearchConsoleResource,
-        warehouse: WarehouseResource,
-    ) -> dg.MaterializeResult:
+    def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         require_sync_settings(settings)
+        search_console: SearchConsoleResource = getattr(context.resources, scope.search_console_key)
+        warehouse: WarehouseResource = getattr(context.resources, scope.warehouse_key)
         search_types = supported_search_types(report, settings.search_types)
         not_offered = not_offered_search_types(report, settings.search_types)
         for search_type, reason in not_offered.items():
@@ -82,9 +84,19 @@ def build_report_asset(report: Report, settings: Settings) -> dg.AssetsDefinitio
                 raise AuditFailure(
                     description=str(error), metadata=audit_failure_metadata(error)
                 ) from error
-        return dg.MaterializeResult(metadata=sync_metadata(outcome, fetcher.stats))
+        for date, numbers in outcome.by_date.items():
+            context.add_asset_metadata(date_metadata(numbers), partition_key=date.isoformat())
+        return dg.MaterializeResult(metadata=run_metadata(outcome, fetcher.stats))
 
     return report_asset
+
+
+def table_metadata(table: sa.Table) -> dict[str, Any]:
+    """Definition metadata of a table asset: its name and every column with its meaning."""
+    return {
+        "dagster/table_name": table.name,
+        "dagster/column_schema": table_schema(table, lifetime=table.name == "gsc_page_lifetime"),
+    }
 
 
 def require_sync_settings(settings: Settings) -> None:
@@ -110,21 +122,26 @@ def sites_for_run(tags: Mapping[str, str], configured: tuple[str, ...]) -> tuple
     return (site,)
 
 
-def build_lifetime_asset() -> dg.AssetsDefinition:
-    """`gsc_page_lifetime`, built per Definitions so each gets its own resource bindings."""
+def build_lifetime_asset(scope: Scope) -> dg.AssetsDefinition:
+    """`gsc_page_lifetime`, built per instance so each gets its own resource bindings."""
 
     @dg.asset(
-        name="gsc_page_lifetime",
-        group_name="stats",
-        deps=[PAGE_REPORT.table],
-        kinds={"sql"},
-        description="Lifetime clicks, impressions, CTR, impression-weighted position, first/last "
-        "date and days with impressions per (site, search type, page). Updated incrementally for "
-        "the pages whose daily rows changed since the last update; always equal to a full "
-        "recomputation.",
+        key=scope.asset_key("gsc_page_lifetime"),
+        group_name=scope.group_name if scope.key_prefix else STATS_GROUP,
+        deps=[scope.asset_key(PAGE_REPORT.table)],
+        kinds=scope.kinds,
+        owners=list(scope.owners),
+        tags=dict(scope.tags),
+        required_resource_keys={scope.warehouse_key},
+        metadata=table_metadata(gsc_page_lifetime),
+        description="All-time clicks, impressions, CTR and impression-weighted position of every "
+        "page, with its first and last date and the number of days it had impressions, per site "
+        "and search type. Updated incrementally for the pages whose daily rows changed since the "
+        "last update, and always equal to a full recomputation from gsc_page_daily.",
     )
-    def gsc_page_lifetime(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def gsc_page_lifetime_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse: WarehouseResource = getattr(context.resources, scope.warehouse_key)
         pages = refresh_lifetime(warehouse.engine)
         return dg.MaterializeResult(metadata={"pages_refreshed": pages})
 
-    return gsc_page_lifetime
+    return gsc_page_lifetime_asset

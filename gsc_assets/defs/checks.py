@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from gsc_assets.defs.metadata import as_metadata
 from gsc_assets.defs.partitions import dates_from_keys
 from gsc_assets.defs.resources import WarehouseResource
+from gsc_assets.defs.scope import Scope
 from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
 from gsc_assets.reports.limits import today_pacific
 from gsc_assets.reports.reconciliation import AT_MOST, reconciliation_for
@@ -55,14 +56,25 @@ def to_result(outcome: quality.CheckOutcome, dates: Sequence[dt.date]) -> dg.Ass
 
 
 def build_check(
-    report: Report, name: str, description: str, *, blocking: bool, evaluate: Evaluate
+    report: Report,
+    scope: Scope,
+    name: str,
+    description: str,
+    *,
+    blocking: bool,
+    evaluate: Evaluate,
 ) -> dg.AssetChecksDefinition:
     """An asset check on `report`'s table that evaluates `evaluate` for the run's dates."""
 
-    @dg.asset_check(asset=report.table, name=name, description=description, blocking=blocking)
-    def check(
-        context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> dg.AssetCheckResult:
+    @dg.asset_check(
+        asset=scope.asset_key(report.table),
+        name=name,
+        description=description,
+        blocking=blocking,
+        required_resource_keys={scope.warehouse_key},
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse: WarehouseResource = getattr(context.resources, scope.warehouse_key)
         with warehouse.engine.connect() as conn:
             dates = check_dates(context, conn, report)
             return to_result(evaluate(conn, dates), dates)
@@ -70,12 +82,13 @@ def build_check(
     return check
 
 
-def common_checks(report: Report) -> list[dg.AssetChecksDefinition]:
+def common_checks(report: Report, scope: Scope) -> list[dg.AssetChecksDefinition]:
     """The checks every daily table gets: rows match the sync log, natural keys unique."""
     table = table_for(report)
     return [
         build_check(
             report,
+            scope,
             "rows_match_sync_log",
             "Rows stored per site/date/search type equal the rows the latest sync fetched and "
             "stored (gsc_sync_log). ERROR: something changed the table outside a sync.",
@@ -84,6 +97,7 @@ def common_checks(report: Report) -> list[dg.AssetChecksDefinition]:
         ),
         build_check(
             report,
+            scope,
             "has_no_duplicate_keys",
             f"No two rows of {table.name} share a natural key "
             f"({', '.join(c.name for c in table.primary_key)}). ERROR.",
@@ -93,7 +107,7 @@ def common_checks(report: Report) -> list[dg.AssetChecksDefinition]:
     ]
 
 
-def reconciliation_checks(report: Report) -> list[dg.AssetChecksDefinition]:
+def reconciliation_checks(report: Report, scope: Scope) -> list[dg.AssetChecksDefinition]:
     """The like-for-like check `totals.reconciliation_for(report)` derives, if there is one."""
     reconciliation = reconciliation_for(report)
     if reconciliation is None:
@@ -107,6 +121,7 @@ def reconciliation_checks(report: Report) -> list[dg.AssetChecksDefinition]:
     return [
         build_check(
             report,
+            scope,
             quality.reconciliation_check_name(report),
             f"{quality.describe_reconciliation(report, reconciliation)}{hidden}. {severity}.",
             blocking=reconciliation.blocking,
@@ -115,11 +130,13 @@ def reconciliation_checks(report: Report) -> list[dg.AssetChecksDefinition]:
     ]
 
 
-def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+def page_checks(scope: Scope) -> list[dg.AssetChecksDefinition]:
     """Completeness, URL variants, freshness and retention for page rows."""
+    settings = scope.settings
     return [
         build_check(
             PAGE_REPORT,
+            scope,
             "is_complete",
             "ERROR when Search Console's totals show data for a day but no page rows are stored; "
             "WARN when a day reached the 50,000-row cap (metadata: clicks lost per the totals).",
@@ -130,6 +147,7 @@ def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         ),
         build_check(
             PAGE_REPORT,
+            scope,
             "has_no_url_variants",
             "WARN when one page appears under several URLs (trailing slash, letter case, "
             "tracking parameters, http vs https), splitting its numbers; examples in metadata.",
@@ -138,6 +156,7 @@ def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         ),
         build_check(
             PAGE_REPORT,
+            scope,
             "is_fresh",
             "Every site's newest final page partition is at most "
             f"{settings.freshness_max_age_days} days old (GSC_FRESHNESS_MAX_AGE_DAYS). ERROR, "
@@ -152,6 +171,7 @@ def page_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
         ),
         build_check(
             PAGE_REPORT,
+            scope,
             "retention_gaps",
             "WARN for dates leaving Search Console's 16-month window within "
             f"{RETENTION_WARNING_DAYS} days that were never synced: sync them before they are "
@@ -175,11 +195,12 @@ def retention_gaps(conn: sa.Connection, settings: Settings, today: dt.date) -> q
     )
 
 
-def page_query_checks() -> list[dg.AssetChecksDefinition]:
+def page_query_checks(scope: Scope) -> list[dg.AssetChecksDefinition]:
     """Truncation for page x query rows."""
     return [
         build_check(
             PAGE_QUERY_REPORT,
+            scope,
             "is_complete",
             "WARN when a day reached the 50,000-row cap, with the clicks and impressions the "
             "byPage totals hold beyond the stored rows.",
@@ -191,13 +212,14 @@ def page_query_checks() -> list[dg.AssetChecksDefinition]:
     ]
 
 
-def build_checks(settings: Settings) -> list[dg.AssetChecksDefinition]:
+def build_checks(scope: Scope) -> list[dg.AssetChecksDefinition]:
     """Every check for the configured reports."""
-    checks = [check for report in settings.reports for check in common_checks(report)]
-    checks += [check for report in settings.reports for check in reconciliation_checks(report)]
-    names = {report.name for report in settings.reports}
+    reports = scope.settings.reports
+    checks = [check for report in reports for check in common_checks(report, scope)]
+    checks += [check for report in reports for check in reconciliation_checks(report, scope)]
+    names = {report.name for report in reports}
     if PAGE_REPORT.name in names:
-        checks += page_checks(settings)
+        checks += page_checks(scope)
     if PAGE_QUERY_REPORT.name in names:
-        checks += page_query_checks()
+        checks += page_query_checks(scope)
     return checks

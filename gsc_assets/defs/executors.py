@@ -13,6 +13,8 @@ workers must share the Dagster instance (Postgres) and the quota store (`GSC_QUO
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -38,11 +40,18 @@ WORKER_LOSS_CONFIG: dict[str, Any] = {
 }
 
 
-def celery_executor_config(settings: Settings) -> dict[str, Any]:
-    """The `execution: config:` block; a worker's `-y worker.yaml` must hold the same values."""
+def celery_executor_config(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The `execution: config:` block; a worker's `-y worker.yaml` must hold the same values.
+
+    Given the process environment, the broker and backend URLs (which may hold a password) are
+    `{env: VAR}` references, resolved by Dagster when the executor starts and never displayed.
+    """
+    from_env = environ is os.environ
     return {
-        "broker": settings.celery_broker_url,
-        "backend": settings.celery_backend_url,
+        "broker": _env_or_value("GSC_CELERY_BROKER_URL", settings.celery_broker_url, from_env),
+        "backend": _env_or_value("GSC_CELERY_BACKEND_URL", settings.celery_backend_url, from_env),
         "config_source": {
             # dagster-celery routes a step to its `dagster-celery/queue` tag, else to Celery's
             # task_default_queue: one setting moves every step to the workers listening on it.
@@ -52,7 +61,13 @@ def celery_executor_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def build_executor(settings: Settings) -> dg.ExecutorDefinition | None:
+def _env_or_value(name: str, value: str | None, from_env: bool) -> Any:
+    return {"env": name} if from_env and os.environ.get(name, "").strip() else value
+
+
+def build_executor(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> dg.ExecutorDefinition | None:
     """The executor `GSC_EXECUTOR` names."""
     if settings.executor == "in_process":
         return dg.in_process_executor
@@ -64,4 +79,6 @@ def build_executor(settings: Settings) -> dg.ExecutorDefinition | None:
         raise ImportError(
             "GSC_EXECUTOR=celery needs dagster-celery: pip install 'gsc_assets[celery]'"
         ) from exc
-    return celery_executor.configured(celery_executor_config(settings), name="gsc_celery_executor")
+    return celery_executor.configured(
+        celery_executor_config(settings, environ), name="gsc_celery_executor"
+    )

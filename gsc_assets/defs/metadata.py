@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from gsc_assets.search_console.telemetry import FetchStats
-from gsc_assets.sync.daily import SyncOutcome
+from gsc_assets.sync.daily import DateOutcome, SyncOutcome
 from gsc_assets.warehouse.quality import AuditFailedError
 
 
@@ -40,6 +40,33 @@ def sync_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
         metadata["incomplete_hours"] = outcome.incomplete_hours
         if outcome.first_incomplete_hour:
             metadata["first_incomplete_hour"] = dg.MetadataValue.text(outcome.first_incomplete_hour)
+    return metadata
+
+
+def date_metadata(numbers: DateOutcome) -> dict[str, Any]:
+    """One date's own numbers, recorded on that partition's materialization (so the UI's plots
+    across partitions show each date, not the run's total)."""
+    return {
+        "dagster/row_count": numbers.rows,
+        "rows": numbers.rows,
+        "slices": numbers.slices,
+        "requests": numbers.requests,
+        "retries": numbers.retries,
+        # False while Search Console may still change the date (dataState=all,
+        # first_incomplete_date): a later run replaces it with final data.
+        "final": numbers.final,
+    }
+
+
+def run_metadata(outcome: SyncOutcome, stats: FetchStats) -> dict[str, Any]:
+    """The whole run's numbers, on every partition it wrote, each named `run_*` where a date has
+    its own number of the same kind (rows, requests, retries)."""
+    metadata = sync_metadata(outcome, stats)
+    renamed = {"rows": "run_rows", "requests": "run_requests", "retries": "run_retries"}
+    metadata = {renamed.get(key, key): value for key, value in metadata.items()}
+    metadata["run_dates"] = metadata.pop("dates")
+    metadata["run_slices"] = metadata.pop("slices")
+    metadata["run_final"] = metadata.pop("final")
     return metadata
 
 

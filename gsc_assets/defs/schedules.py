@@ -20,13 +20,13 @@ import dagster as dg
 
 from gsc_assets.defs.assets import SITE_TAG
 from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
+from gsc_assets.defs.scope import Scope
 from gsc_assets.reports.limits import today_pacific
 from gsc_assets.settings import Settings
 
 LATE_DATA_WINDOW_DAYS = 4
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-SCHEDULE_CRON = "0 6 * * *"  # 06:00 Pacific: yesterday is in Search Console by then
 
 # The oldest date the sync log still marks non-final for a site (None: every site), if any.
 OldestNonFinal = Callable[[str | None], dt.date | None]
@@ -71,17 +71,20 @@ def daily_run_requests(
 
 def build_daily_schedule(
     job: "dg.UnresolvedAssetJobDefinition | dg.JobDefinition",
-    settings: Settings,
+    scope: Scope,
     oldest_non_final: OldestNonFinal,
 ) -> dg.ScheduleDefinition:
     """`gsc_daily_schedule`: 06:00 Pacific, one run per site over its late-data window."""
+    settings = scope.settings
 
     @dg.schedule(
-        name="gsc_daily_schedule",
+        name=scope.name("gsc_daily_schedule"),
         job=job,
-        cron_schedule=SCHEDULE_CRON,
+        cron_schedule=scope.schedule_cron,
         execution_timezone=PACIFIC_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if scope.schedule_running
+        else dg.DefaultScheduleStatus.STOPPED,
         description=f"Every morning, one run per site: re-sync the last {LATE_DATA_WINDOW_DAYS} "
         "days up to the newest day Search Console serves (and any older non-final partition of "
         "that site), then the lifetime stats.",

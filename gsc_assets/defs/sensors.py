@@ -25,6 +25,7 @@ from dagster._core.storage.asset_check_execution_record import (
 from gsc_assets.alerts import Alert, AlertDeliveryError, numbers_from, send_alert
 from gsc_assets.defs.assets import SITE_TAG
 from gsc_assets.defs.schedules import RANGE_END_TAG, RANGE_START_TAG
+from gsc_assets.defs.scope import Scope
 from gsc_assets.settings import Settings
 
 MAX_ALERTS_PER_TICK = 25
@@ -79,12 +80,13 @@ def new_failures(
 
 
 def build_check_failed_alert_sensor(
-    check_keys: Sequence[dg.AssetCheckKey], settings: Settings
+    check_keys: Sequence[dg.AssetCheckKey], scope: Scope
 ) -> dg.SensorDefinition:
     """A sensor alerting once per failed evaluation of any of `check_keys` (ERROR or WARN)."""
+    settings = scope.settings
 
     @dg.sensor(
-        name="check_failed_alert_sensor",
+        name=scope.name("check_failed_alert_sensor"),
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Alerts (log line, and GSC_ALERT_WEBHOOK_URL when set) once per failed "
@@ -134,11 +136,16 @@ def run_alert(instance: dg.DagsterInstance, run_id: str) -> Alert:
     )
 
 
-def build_run_failed_alert_sensor(settings: Settings) -> dg.SensorDefinition:
-    """A sensor alerting once per failed run, whatever launched it."""
+def build_run_failed_alert_sensor(
+    scope: Scope, asset_keys: Sequence[dg.AssetKey]
+) -> dg.SensorDefinition:
+    """A sensor alerting once per failed run, whatever launched it; with a key prefix (one
+    instance of several), only runs that materialized this instance's assets."""
+    settings = scope.settings
+    own = set(asset_keys)
 
     @dg.sensor(
-        name="run_failed_alert_sensor",
+        name=scope.name("run_failed_alert_sensor"),
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Alerts (log line, and GSC_ALERT_WEBHOOK_URL when set) once per failed run.",
@@ -152,8 +159,10 @@ def build_run_failed_alert_sensor(settings: Settings) -> dg.SensorDefinition:
         )
         sent = 0
         for record in result.records:
+            run_id = record.event_log_entry.run_id
             try:
-                _deliver(run_alert(context.instance, record.event_log_entry.run_id), settings)
+                if not scope.key_prefix or _touches(context.instance, run_id, own):
+                    _deliver(run_alert(context.instance, run_id), settings)
             except AlertDeliveryError as error:
                 return dg.SkipReason(f"{sent} alerts sent; stopped: {error}")
             context.update_cursor(_record_cursor(record))
@@ -161,6 +170,12 @@ def build_run_failed_alert_sensor(settings: Settings) -> dg.SensorDefinition:
         return dg.SkipReason(f"{sent} alerts sent")
 
     return run_failed_alert_sensor
+
+
+def _touches(instance: dg.DagsterInstance, run_id: str, keys: set[dg.AssetKey]) -> bool:
+    """Whether the run selected any of `keys`."""
+    run = instance.get_run_by_id(run_id)
+    return bool(run and run.asset_selection and run.asset_selection & keys)
 
 
 def _record_cursor(record: dg.EventLogRecord) -> str:
@@ -173,11 +188,11 @@ def _deliver(alert: Alert, settings: Settings) -> None:
 
 
 def build_alert_sensors(
-    checks: Sequence[dg.AssetChecksDefinition], settings: Settings
+    checks: Sequence[dg.AssetChecksDefinition], scope: Scope, asset_keys: Sequence[dg.AssetKey]
 ) -> list[dg.SensorDefinition]:
-    """Both alert sensors, watching every check in `checks`."""
+    """Both alert sensors, watching every check in `checks` and runs of `asset_keys`."""
     keys = [key for check in checks for key in check.check_keys]
     return [
-        build_check_failed_alert_sensor(keys, settings),
-        build_run_failed_alert_sensor(settings),
+        build_check_failed_alert_sensor(keys, scope),
+        build_run_failed_alert_sensor(scope, asset_keys),
     ]

@@ -105,8 +105,39 @@ def test_sync_assets_store_exactly_what_the_api_serves(simulator, warehouse_url,
     page_metadata = result.asset_materializations_for_node(PAGE_REPORT.table)[0].metadata
     with engine.connect() as conn:
         stored_pages = conn.execute(sa.text("select count(*) from gsc_page_daily")).scalar_one()
-    assert page_metadata["rows"].value == stored_pages  # rows stored, not rows fetched
-    assert page_metadata["requests"].value >= 2 * len(simulator.sites)
+    assert page_metadata["run_rows"].value == stored_pages  # rows stored, not rows fetched
+    assert page_metadata["run_requests"].value >= 2 * len(simulator.sites)
+    engine.dispose()
+
+
+def test_each_date_of_a_multi_date_run_records_its_own_numbers(simulator, warehouse_url):
+    # One run of three dates: each partition's materialization holds that date's rows (= what
+    # the table stores for it), requests and finality, so the UI's plots show each date.
+    last = today_pacific() - dt.timedelta(days=5)
+    first = last - dt.timedelta(days=2)
+    result = materialize(env_for(simulator, warehouse_url), first, last)
+    assert result.success
+    engine = make_engine(warehouse_url)
+    for table in SYNC_TABLES:
+        materializations = result.asset_materializations_for_node(table)
+        assert [m.partition for m in materializations] == [
+            (first + dt.timedelta(days=i)).isoformat() for i in range(3)
+        ]
+        with engine.connect() as conn:
+            stored = dict(
+                conn.execute(sa.text(f"select date, count(*) from {table} group by date")).all()
+            )
+        stored = {str(date)[:10]: count for date, count in stored.items()}
+        if table != "gsc_site_daily":  # one row per site and date there
+            assert len(set(stored.values())) > 1  # dates differ: a run total would show
+        for materialization in materializations:
+            metadata = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+            assert metadata["rows"] == metadata["dagster/row_count"]
+            assert metadata["rows"] == stored[materialization.partition]
+            assert metadata["final"] is True
+            assert metadata["slices"] == len(simulator.sites)
+            assert metadata["requests"] <= metadata["run_requests"]
+            assert metadata["run_rows"] == sum(stored.values())
     engine.dispose()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
@@ -170,7 +171,10 @@ def run_check(defs: dg.Definitions, warehouse_url: str, asset: str, name: str):
     with WarehouseResource.from_resource_context_cm(
         dg.build_init_resource_context(config={"database_url": warehouse_url})
     ) as warehouse:
-        return check(dg.build_asset_check_context(), warehouse=warehouse)
+        # The set-up resource's engine as a plain value: a ConfigurableResource given here
+        # would be set up again by the context.
+        resources = {"warehouse": SimpleNamespace(engine=warehouse.engine)}
+        return check(dg.build_asset_check_context(resources=resources))
 
 
 def test_checks_fail_after_the_warehouse_is_corrupted(make_simulator, warehouse_url, day):
