@@ -1,132 +1,143 @@
-"""One DaySlice's fetch in progress: which pages arrived, which reports are still open.
+"""One planned request's fetch in progress: which pages arrived, whether it is complete.
 
-A `DayJob` keys pages by `WorkUnit` (day, report, start_row), so a unit answered twice (a
-re-queued request whose earlier answer also arrives) REPLACES its page instead of appending
-rows a second time, and only the first answer of a unit can open the next page.
+A `RangeJob` fetches one `RangeRequest` (one report, one site and search type, consecutive
+dates) page by page. Pages are keyed by `WorkUnit` (request, start_row), so a unit answered
+twice (a re-queued request whose earlier answer also arrives) REPLACES its page instead of
+appending rows a second time, and only the first answer of a unit can open the next page.
+Paging stops at a short page or at the request's known cap (`RangeRequest.row_cap`): never a
+request that can only come back empty. The rows are split by date only once every page is in:
+a packed request's rows are sorted by clicks across its days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from gsc_assets.reports.report import Report
-from gsc_assets.reports.slices import DaySlice, ReportData
+from gsc_assets.reports.slices import ReportData, Row
 from gsc_assets.reports.vocabulary import DataState
+from gsc_assets.search_console.errors import MalformedResponseError
 from gsc_assets.search_console.models import QueryPage, QueryRequest
+from gsc_assets.search_console.planner import RangeRequest
 
 
 @dataclass(frozen=True)
 class WorkUnit:
     """One request's identity: a retried unit replaces, never adds to, its result."""
 
-    day: DaySlice
-    report_name: str
+    request: RangeRequest
     start_row: int
 
 
-class DayJob:
-    """Every page fetched so far for one DaySlice, keyed by work unit (a retry replaces)."""
+class RangeJob:
+    """Every page fetched so far for one RangeRequest, keyed by start_row (a retry replaces)."""
 
     def __init__(
-        self,
-        day: DaySlice,
-        reports: Sequence[Report],
-        data_state: DataState,
-        fetched_on: dt.date | None = None,
+        self, plan: RangeRequest, data_state: DataState, fetched_on: dt.date | None = None
     ) -> None:
-        self.day = day
+        self.plan = plan
         self.data_state = data_state
         self.fetched_on = fetched_on  # the Pacific date the fetch began (finality by age)
-        self.reports = {report.name: report for report in reports}
-        self.open_reports = set(self.reports)
-        self.pages: dict[WorkUnit, QueryPage] = {}
-        self.requests: Counter[str] = Counter()
-        self.retries: Counter[str] = Counter()
-        self.throttled: Counter[str] = Counter()
+        self.pages: dict[int, QueryPage] = {}
+        self.done = False  # True once the last (short, empty or capped) page is in
+        self.requests = 0
+        self.retries = 0
+        self.throttled = 0
         self.discarded = False
         self.row_count = 0  # rows held in `pages`
 
-    @property
-    def done(self) -> bool:
-        """True once every report has received its last (short or empty) page."""
-        return not self.open_reports
-
-    def first_units(self) -> list[WorkUnit]:
-        """The first page of every report: the units a new day starts with."""
-        return [WorkUnit(self.day, name, 0) for name in self.reports]
+    def first_unit(self) -> WorkUnit:
+        """The first page: the unit a new job starts with."""
+        return WorkUnit(self.plan, 0)
 
     def request(self, unit: WorkUnit, row_limit: int) -> QueryRequest:
-        """The searchAnalytics.query request for one of this day's units."""
-        report = self.reports[unit.report_name]
+        """The searchAnalytics.query request for one of this job's units."""
+        plan = self.plan
         return QueryRequest(
-            site_url=self.day.site_url,
-            start_date=self.day.date,
-            end_date=self.day.date,
-            dimensions=report.request_dimensions,
-            search_type=self.day.search_type,
-            aggregation_type=report.aggregation_type,
+            site_url=plan.site_url,
+            start_date=plan.start_date,
+            end_date=plan.end_date,
+            dimensions=plan.report.request_dimensions,
+            search_type=plan.search_type,
+            aggregation_type=plan.report.aggregation_type,
             data_state=self.data_state,
             row_limit=row_limit,
             start_row=unit.start_row,
-            dimension_filter_groups=report.dimension_filter_groups,
+            dimension_filter_groups=plan.report.dimension_filter_groups,
         )
 
     def accept(self, unit: WorkUnit, page: QueryPage, row_limit: int) -> WorkUnit | None:
         """Store `page` as the answer of `unit`; return the next page's unit if one is due.
 
         A unit answered again replaces its earlier page and returns None: the next page (or
-        the report's completion) was already decided by the first answer.
+        the job's completion) was already decided by the first answer. A full page opens the
+        next one unless the request's cap is reached (a day holds at most 50,000 rows).
         """
-        earlier = self.pages.get(unit)
-        self.pages[unit] = page  # replace, never append: units are idempotent
+        earlier = self.pages.get(unit.start_row)
+        self.pages[unit.start_row] = page  # replace, never append: units are idempotent
         self.row_count += len(page.rows) - (len(earlier.rows) if earlier is not None else 0)
-        first_answer = earlier is None
-        if not first_answer:
+        if earlier is not None:
             return None
-        if len(page.rows) >= row_limit:
-            return replace(unit, start_row=unit.start_row + row_limit)
-        self.open_reports.discard(unit.report_name)
+        next_row = unit.start_row + row_limit
+        if len(page.rows) >= row_limit and next_row < self.plan.row_cap:
+            return replace(unit, start_row=next_row)
+        self.done = True
         return None
 
-    def result(self) -> dict[str, ReportData]:
-        """Each report's rows, pages concatenated in start_row order.
+    def result(self) -> dict[dt.date, ReportData]:
+        """The rows of each date of the request, pages concatenated in start_row order.
 
-        Google's `first_incomplete_date` is a statement about the date, whichever of the day's
-        requests carried it: every report of the day gets the earliest one any answer held.
+        Every date of the request gets a ReportData (a date without rows an empty one). The
+        request's counters (requests, retries, pages) are the first date's, so they sum up
+        exactly. Raises MalformedResponseError for a row of a date outside the request.
         """
-        incomplete = [
-            p.first_incomplete_date for p in self.pages.values() if p.first_incomplete_date
-        ]
-        first_incomplete = min(incomplete) if incomplete else None
+        plan = self.plan
+        pages = [self.pages[start] for start in sorted(self.pages)]
+        rows = [row for page in pages for row in page.rows]
+        by_date = _split_by_date(plan, rows)
+        incomplete = [p.first_incomplete_date for p in pages if p.first_incomplete_date]
+        hours = [p.first_incomplete_hour for p in pages if p.first_incomplete_hour]
+        served = [p.served_on for p in pages if p.served_on is not None]
+        first = plan.start_date
         return {
-            name: self._report_data(report, first_incomplete)
-            for name, report in self.reports.items()
+            date: ReportData(
+                day=plan.slice(date),
+                report=plan.report,
+                rows=date_rows,
+                requests=self.requests if date == first else 0,
+                retries=self.retries if date == first else 0,
+                throttled=self.throttled if date == first else 0,
+                pages=len(pages) if date == first else 0,
+                data_state=self.data_state,
+                first_incomplete_date=min(incomplete) if incomplete else None,
+                first_incomplete_hour=min(hours, key=dt.datetime.fromisoformat) if hours else None,
+                # The earliest answer, on Google's clock where it said (Date header).
+                fetched_on=min(served) if served else self.fetched_on,
+            )
+            for date, date_rows in by_date.items()
         }
 
-    def _report_data(self, report: Report, first_incomplete: dt.date | None) -> ReportData:
-        units = sorted(
-            (unit for unit in self.pages if unit.report_name == report.name),
-            key=lambda unit: unit.start_row,
-        )
-        pages = [self.pages[unit] for unit in units]
-        served = [p.served_on for p in self.pages.values() if p.served_on is not None]
-        incomplete_hours = [p.first_incomplete_hour for p in pages if p.first_incomplete_hour]
-        return ReportData(
-            day=self.day,
-            report=report,
-            rows=[row for page in pages for row in page.rows],
-            requests=self.requests[report.name],
-            retries=self.retries[report.name],
-            throttled=self.throttled[report.name],
-            pages=len(pages),
-            data_state=self.data_state,
-            first_incomplete_date=first_incomplete,
-            first_incomplete_hour=min(incomplete_hours, key=dt.datetime.fromisoformat)
-            if incomplete_hours
-            else None,
-            # The earliest answer of the day, on Google's clock where it said (Date header).
-            fetched_on=min(served) if served else self.fetched_on,
-        )
+
+def _split_by_date(plan: RangeRequest, rows: list[Row]) -> dict[dt.date, list[Row]]:
+    if plan.days == 1:
+        return {plan.start_date: rows}  # the write path checks the rows' dates
+    buckets: dict[str, list[Row]] = {date.isoformat(): [] for date in plan.dates}
+    for row in rows:
+        bucket = buckets.get(row[0])
+        if bucket is None:
+            raise MalformedResponseError(
+                f"Search Console answered the request for {plan.describe()}, report "
+                f"{plan.report.name!r} with a row for {row[0]!r}, outside the requested dates"
+            )
+        bucket.append(row)
+    return {dt.date.fromisoformat(key): value for key, value in buckets.items()}
+
+
+def share_first_incomplete(batches: list[ReportData]) -> None:
+    """Google's `first_incomplete_date` is a statement about the date, whichever request
+    carried it: give every batch of one slice (rows, totals) the earliest one any held."""
+    found = [b.first_incomplete_date for b in batches if b.first_incomplete_date is not None]
+    if found:
+        earliest = min(found)
+        for batch in batches:
+            batch.first_incomplete_date = earliest

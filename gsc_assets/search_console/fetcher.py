@@ -1,9 +1,12 @@
-"""Fetch days of Search Console reports concurrently, within quota, and hand them over in order.
+"""Fetch planned Search Console requests concurrently, within quota, as each completes.
 
-A work unit is one request: (DaySlice, report, start_row). Pages of one report are sequential
-(a full page means there may be more; speculative pages would spend quota), but days, reports
-and search types run in parallel on `max_concurrency` worker threads. Every request, first try
-or retry, passes the `QuotaLimiter`.
+A job is one planned request (`planner.RangeRequest`: one report, site and search type,
+consecutive dates); a work unit is one page of it (request, start_row). Pages of one request
+are sequential (a full page means there may be more; speculative pages would spend quota) and
+stop at the request's known cap, but requests run in parallel on `max_concurrency` worker
+threads. Every request, first try or retry, passes the `QuotaLimiter`. A job is handed over
+only when all its pages are in, and in completion order: one slow (p99) request does not stall
+the workers behind it.
 
 Retries wait in ONE heap ordered by due time: no worker sleeps per retry; idle workers wait
 on a condition, one of them timed to the earliest due time. A `PermanentError` (or `cancel()`,
@@ -11,16 +14,15 @@ or the caller's cancel_event) halts everything: queued work is dropped, no new r
 limiter waits abort, and the error is raised to the consumer within `POLL_SECONDS`. Requests
 already on the wire are abandoned; their answers are discarded.
 
-Memory stays flat: at most `max_pending_days` days are in progress or waiting to be consumed,
-and fewer when days are big: a day is submitted only while the pending days' expected rows plus
-one more day fit in `max_pending_rows` (a day is expected to hold as many rows as the largest
-day delivered so far, one full page before the first; the oldest pending day is always allowed).
-Rows bound memory, so the day bound can be wide: days are delivered in order, and a narrow
-window lets one slow request (p99) stall every worker behind it.
+Memory stays flat: at most `max_pending_days` jobs are in progress or waiting to be consumed,
+and fewer when they are big: a job is submitted only while the pending jobs' expected rows plus
+one more fit in `max_pending_rows` (a job is expected to hold as many rows as the largest
+delivered so far, one full page before the first; one pending job is always allowed).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
@@ -30,10 +32,11 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import DataState
 from gsc_assets.search_console.clock import Clock, SystemClock
-from gsc_assets.search_console.day_jobs import DayJob
+from gsc_assets.search_console.day_jobs import RangeJob, share_first_incomplete
 from gsc_assets.search_console.errors import (
     FetchCancelledError,
 )
+from gsc_assets.search_console.planner import RangeRequest, one_day
 from gsc_assets.search_console.rate_limiter import QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.search_console.runner import QueryClient, RequestRunner, RetriesExhaustedError
@@ -47,10 +50,11 @@ POLL_SECONDS = 0.1  # how often a waiting consumer looks at the caller's cancel_
 
 
 class PartitionFetcher:
-    """Fetches DaySlices' reports on a thread pool, in quota, and yields days in input order.
+    """Fetches planned requests on a thread pool, in quota, and yields each as it completes.
 
-    One fetcher serves many `fetch_day` / `iter_days` calls (one at a time); `close()` it at
-    the end. After a halt (permanent error or cancel) every call raises that error again.
+    One fetcher serves many `iter_requests` / `iter_days` / `fetch_day` calls (one at a time);
+    `close()` it at the end. After a halt (permanent error or cancel) every call raises that
+    error again.
     """
 
     def __init__(
@@ -77,7 +81,7 @@ class PartitionFetcher:
         self._client, self._limiter, self._credential_id = client, limiter, credential_id
         self._max_concurrency, self._max_pending_days = max_concurrency, max_pending_days
         self._max_pending_rows = max_pending_rows
-        self._largest_day: int | None = None  # rows of the largest day delivered so far
+        self._largest_job: int | None = None  # rows of the largest request delivered so far
         self._policy, self._row_limit = retry_policy, row_limit
         self._clock = clock or SystemClock()
         self._cancel_event = cancel_event
@@ -108,6 +112,11 @@ class PartitionFetcher:
         )
 
     @property
+    def row_limit(self) -> int:
+        """Rows asked per page (25,000 in production): the planner packs dates to fit one."""
+        return self._row_limit
+
+    @property
     def stats(self) -> FetchStats:
         """Live counters of everything this fetcher did."""
         return self._stats
@@ -123,30 +132,51 @@ class PartitionFetcher:
     def iter_days(
         self, days: Iterable[DaySlice], reports: Sequence[Report], data_state: DataState
     ) -> Iterator[tuple[DaySlice, dict[str, ReportData]]]:
-        """Yield (day, {report name: ReportData}) in input order while later days are fetched.
+        """Yield (day, {report name: ReportData}) for one-day requests, each day as soon as all
+        its reports are in (completion order, not input order)."""
+        names = [report.name for report in reports]
+        plans = [one_day(report, day) for day in days for report in reports]
+        arrived: dict[DaySlice, dict[str, ReportData]] = {}
+        for plan, results in self.iter_requests(plans, data_state):
+            (batch,) = results.values()
+            got = arrived.setdefault(batch.day, {})
+            got[plan.report.name] = batch
+            if len(got) == len(names):
+                del arrived[batch.day]
+                share_first_incomplete(list(got.values()))
+                yield batch.day, {name: got[name] for name in names}
 
-        At most `max_pending_days` days (and about `max_pending_rows` rows) are in flight or
-        buffered; more are submitted only as the consumer takes days, so a slow consumer pauses
-        fetching rather than growing memory.
+    def iter_requests(
+        self, plans: Iterable[RangeRequest], data_state: DataState
+    ) -> Iterator[tuple[RangeRequest, dict[dt.date, ReportData]]]:
+        """Yield (request, {date: ReportData}) as each planned request completes, while later
+        ones are fetched: completion order, so one slow request never idles the workers.
+
+        A request is yielded only once all its pages are in. At most `max_pending_days`
+        requests (and about `max_pending_rows` rows) are in flight or buffered; more are
+        submitted only as the consumer takes results, so a slow consumer pauses fetching
+        rather than growing memory.
         """
         self._start_workers()
-        total = len(days) if isinstance(days, Sized) else None
-        source, pending, delivered = iter(days), list[DayJob](), 0
+        total = len(plans) if isinstance(plans, Sized) else None
+        source, pending, delivered = iter(plans), list[RangeJob](), 0
         try:
             while True:
                 while self._has_room(pending):
-                    day = next(source, None)
-                    if day is None:
+                    plan = next(source, None)
+                    if plan is None:
                         break
-                    pending.append(self._submit(day, reports, data_state))
+                    pending.append(self._submit(plan, data_state))
                 if not pending:
                     return
-                self._wait_for(pending[0], delivered, total)
-                job = pending.pop(0)
-                self._largest_day = max(self._largest_day or 0, job.row_count)
+                job = self._wait_for_any(pending, delivered, total)
+                pending.remove(job)
+                self._largest_job = max(self._largest_job or 0, job.row_count)
                 delivered += 1
                 self._progress.report(delivered, total, force=delivered == total)
-                yield job.day, job.result()
+                plan, result = job.plan, job.result()
+                del job  # the consumer holds the rows from here on
+                yield plan, result
         finally:
             self._discard(pending)
 
@@ -175,37 +205,38 @@ class PartitionFetcher:
                 self._threads.append(thread)
                 thread.start()
 
-    def _has_room(self, pending: list[DayJob]) -> bool:
-        """May one more day be submitted, given the days pending (see the module docstring)?"""
+    def _has_room(self, pending: list[RangeJob]) -> bool:
+        """May one more request be submitted, given those pending (see the module docstring)?"""
         if len(pending) >= self._max_pending_days:
             return False
         if not pending:
             return True
-        expected = self._row_limit if self._largest_day is None else self._largest_day
+        expected = self._row_limit if self._largest_job is None else self._largest_job
         with self._lock:
             rows = sum(max(job.row_count, expected) for job in pending)
         return rows + expected <= self._max_pending_rows
 
-    def _submit(self, day: DaySlice, reports: Sequence[Report], data_state: DataState) -> DayJob:
-        job = DayJob(day, reports, data_state, pacific_date(self._clock.time()))
+    def _submit(self, plan: RangeRequest, data_state: DataState) -> RangeJob:
+        job = RangeJob(plan, data_state, pacific_date(self._clock.time()))
         with self._lock:
-            for unit in job.first_units():
-                self._queue.put(Task(job, unit))
+            self._queue.put(Task(job, job.first_unit()))
         return job
 
-    def _discard(self, jobs: list[DayJob]) -> None:
+    def _discard(self, jobs: list[RangeJob]) -> None:
         with self._lock:
             for job in jobs:
                 job.discarded = True
             self._queue.drop(keep=lambda task: not task.job.discarded)
 
-    def _wait_for(self, job: DayJob, delivered: int, total: int | None) -> None:
+    def _wait_for_any(self, pending: list[RangeJob], delivered: int, total: int | None) -> RangeJob:
+        """The earliest submitted of the `pending` jobs that is complete, once there is one."""
         while True:
             with self._lock:
                 if self._error is not None:
                     raise self._error
-                if job.done:
-                    return
+                for job in pending:
+                    if job.done:
+                        return job
                 self._day_done.wait(POLL_SECONDS)
             self._check_cancel()
             self._progress.report(delivered, total)
@@ -236,5 +267,5 @@ class PartitionFetcher:
                 self._runner.run(task)
             except BaseException as exc:  # a bug must halt the fetch, never hang the consumer
                 self._fail(exc)
-            # An idle worker must not pin its last day (and its rows) while it waits for work.
+            # An idle worker must not pin its last job (and its rows) while it waits for work.
             del task

@@ -2,7 +2,7 @@
 
 Every admission is settled when its answer arrives, so the limiter counts the request from
 then (see rate_limiter: no assumption on how long the request took to reach Google).
-A page is stored in its `DayJob` (and opens the next page when full); a retryable error is
+A page is stored in its `RangeJob` (and opens the next page when full); a retryable error is
 classified (429 / 403 rate limit slows the limiter, load quota pauses it, a rejected token is
 retried once after a refresh) and the task re-queued after its backoff, up to `max_attempts`.
 A permanent error propagates out of `run`: the fetcher turns it into a halt.
@@ -49,8 +49,8 @@ class RetriesExhaustedError(PermanentError):
 
     def __init__(self, unit: WorkUnit, attempts: int, last: RetryableError) -> None:
         super().__init__(
-            f"gave up on report {unit.report_name!r} rows from {unit.start_row} for "
-            f"{unit.day.describe()} after {attempts} attempts; last error: {last.message}",
+            f"gave up on report {unit.request.report.name!r} rows from {unit.start_row} for "
+            f"{unit.request.describe()} after {attempts} attempts; last error: {last.message}",
             status=last.status,
             reason=last.reason,
         )
@@ -84,7 +84,7 @@ class RequestRunner:
 
     def run(self, task: Task) -> None:
         """Admit, send and settle one task; raises a PermanentError that must halt the fetch."""
-        site = task.unit.day.site_url
+        site = task.unit.request.site_url
         try:
             admission = self._limiter.acquire(site, self._credential_id, cancel=self._halt)
         except FetchCancelledError:
@@ -93,7 +93,7 @@ class RequestRunner:
         if not self._still_wanted(admission):
             return
         with self._lock:
-            task.job.requests[task.unit.report_name] += 1
+            task.job.requests += 1
         self._stats.request_started()
         started = self._clock.monotonic()
         try:
@@ -129,7 +129,7 @@ class RequestRunner:
     def _on_page(self, task: Task, page: QueryPage) -> None:
         job, unit = task.job, task.unit
         with self._lock:
-            # An abandoned request's answer (after a halt) or a discarded day's is dropped.
+            # An abandoned request's answer (after a halt) or a discarded job's is dropped.
             if self._halt.is_set() or job.discarded:
                 return
             next_unit = job.accept(unit, page, self._row_limit)
@@ -140,12 +140,12 @@ class RequestRunner:
         self._stats.add("rows", len(page.rows))
 
     def _on_retryable(self, task: Task, error: RetryableError) -> None:
-        site = task.unit.day.site_url
+        site = task.unit.request.site_url
         if isinstance(error, TokenRejectedError):
             if task.token_retried:
                 raise AuthenticationError(
                     f"the access token was rejected again after a refresh for "
-                    f"{task.unit.day.describe()}: {error.message}; check the credentials"
+                    f"{task.unit.request.describe()}: {error.message}; check the credentials"
                 ) from error
             self._stats.add("token_refreshes")
             with self._lock:
@@ -154,7 +154,7 @@ class RequestRunner:
         if isinstance(error, RateLimitedError):
             self._stats.add("throttled")
             with self._lock:
-                task.job.throttled[task.unit.report_name] += 1
+                task.job.throttled += 1
             self._limiter.on_throttled(site)
         elif isinstance(error, LoadQuotaError):
             self._stats.add("load_quota_pauses")
@@ -164,6 +164,6 @@ class RequestRunner:
         self._stats.add("retries")
         with self._lock:
             delay = backoff_delay(task.attempt, error.retry_after_seconds, self._policy, self._rng)
-            task.job.retries[task.unit.report_name] += 1
+            task.job.retries += 1
             if not (self._halt.is_set() or task.job.discarded):
                 self._queue.put(replace(task, attempt=task.attempt + 1), delay)

@@ -175,8 +175,9 @@ class FetchStats:
 class ProgressReporter:
     """Progress lines during long fetches: at most one per `interval_seconds`, plus the last.
 
-    `report` is called by the consumer thread while it waits for the next day and after each
-    day it takes; `sink` is usually the Dagster logger's `info`. Without a sink it does nothing.
+    `report` is called by the consumer thread while it waits for the next range of dates and
+    after each one it takes; `sink` is usually the Dagster logger's `info`. Without a sink it
+    does nothing.
     """
 
     def __init__(
@@ -191,7 +192,8 @@ class ProgressReporter:
         self._last = clock.monotonic()
 
     def report(self, delivered: int, total: int | None, force: bool = False) -> None:
-        """Emit a line if one is due (or `force`): days delivered, requests, retries, QPM."""
+        """Emit a line if one is due (or `force`): planned requests (ranges of dates) delivered,
+        HTTP requests, retries, QPM."""
         if self._sink is None:
             return
         now = self._clock.monotonic()
@@ -199,9 +201,9 @@ class ProgressReporter:
             return
         self._last = now
         stats = self._stats
-        days = f"{delivered}/{total}" if total is not None else str(delivered)
+        ranges = f"{delivered}/{total}" if total is not None else str(delivered)
         self._sink(
-            f"fetched {days} days, {stats.requests} requests, {stats.retries} retries, "
+            f"fetched {ranges} ranges, {stats.requests} requests, {stats.retries} retries, "
             f"{stats.achieved_qpm:.0f} QPM, busiest minute {stats.busiest_minute_requests} "
             f"requests (budget {stats.budget_qpm})"
         )

@@ -15,15 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gsc_assets.search_console.clock import Clock, SystemClock
-from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
+from gsc_assets.search_console.day_jobs import RangeJob, WorkUnit
 from gsc_assets.search_console.telemetry import FetchStats
 
 
 @dataclass(frozen=True, eq=False)
 class Task:
-    """One attempt at one work unit of one day."""
+    """One attempt at one work unit (one page of one planned request)."""
 
-    job: DayJob
+    job: RangeJob
     unit: WorkUnit
     attempt: int = 1
     token_retried: bool = False
@@ -59,7 +59,7 @@ class WorkQueue:
             self._ready.notify()
 
     def get(self) -> Task | None:
-        """The earliest due task, or None once closed. Tasks of discarded days are skipped."""
+        """The earliest due task, or None once closed. Tasks of discarded jobs are skipped."""
         while not self.closed:
             if not self._heap:
                 self._ready.wait()

@@ -1,13 +1,16 @@
 """Fetch a report for some days and publish each date atomically as soon as it is complete.
 
 Plain Python (no Dagster types), so it is testable with a simulator and a warehouse alone. The
-fetcher streams days in order while the next ones are already being fetched; each date's slices
-(every site x search type) are published in one transaction (`warehouse.publish.publish_date`),
-so a date is either wholly the old version or wholly the new one. Daily and hourly reports take
-the same path: hourly is a time grain of a report (dataState hourly_all), not a copy.
+requests are planned (`sync.requests`, `search_console.planner`): consecutive dates share a
+request when their rows fit one page. Each date's slices (every site x search type) are
+published in one transaction (`warehouse.publish.publish_date`) as soon as all of them are in,
+in completion order, so a date is either wholly the old version or wholly the new one. Daily
+and hourly reports take the same path: hourly is a time grain of a report (dataState
+hourly_all), not a copy.
 
 Write-audit-publish: a report with a reconciliation (`reports.reconciliation`) is fetched
-together with Google's totals of its aggregation type for the same day; the totals are stored
+together with Google's totals of its aggregation type for the same dates (one request per
+site, type and range of dates); the totals are stored
 and the like-for-like audit runs inside the date's transaction. A failed audit raises
 `AuditFailedError` and rolls the date back, so the previous version stays visible and nothing
 downstream (lifetime stats) sees it.
@@ -18,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -28,7 +31,10 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import PartitionFetcher
+from gsc_assets.search_console.planner import SiteType
+from gsc_assets.sync.requests import fetch_dates
 from gsc_assets.warehouse.publish import publish_date
+from gsc_assets.warehouse.sync_log import recent_rows_per_day
 
 Log = Callable[[str], None]
 
@@ -66,6 +72,7 @@ class SyncOutcome:
     by_date: dict[dt.date, DateOutcome] = field(default_factory=dict)
     incomplete_hours: int = 0  # hourly reports: hours Google may still change
     first_incomplete_hour: str | None = None
+    planned_requests: int = 0  # ranges of dates requested (each one or more pages)
 
 
 def day_slices(
@@ -146,6 +153,7 @@ def sync_report(
         log=log,
         unoffered=unoffered,
         dates=dates,
+        rows_per_day=recent_rows_per_day(engine, report, dates) if days else None,
     )
 
 
@@ -160,15 +168,16 @@ def sync_days(
     log: Log = lambda _message: None,
     unoffered: Sequence[ReportData] = (),
     dates: Sequence[dt.date] = (),
+    rows_per_day: Mapping[SiteType, int] | None = None,
 ) -> SyncOutcome:
     """Fetch `report` for `days` and publish each date once all its slices have arrived.
 
     `dates` with no slice at all (and the dates of `unoffered` slices) are published too, so
-    their sync-log rows say so. Dates are published in the order their last slice arrives.
+    their sync-log rows say so. Dates are published in the order their last piece arrives.
+    `rows_per_day` (recent rows per day by site and search type, from the sync log) lets the
+    planner pack consecutive dates into one request (`sync.requests`).
     """
     outcome = SyncOutcome(report=report)
-    reconciliation = reconciliation_for(report)
-    fetched = [report, reconciliation.totals_report] if reconciliation else [report]
     expected = Counter(day.date for day in days)
     unoffered_by_date: dict[dt.date, list[ReportData]] = {}
     for batch in unoffered:
@@ -178,14 +187,14 @@ def sync_days(
             _publish(
                 engine, report, date, [], unoffered_by_date.get(date, []), outcome, run_id, log
             )
-    pending: dict[dt.date, list[dict[str, ReportData]]] = {}
-    for day, results in fetcher.iter_days(days, fetched, data_state):
-        slices = pending.setdefault(day.date, [])
-        slices.append(results)
-        if len(slices) == expected[day.date]:
-            del pending[day.date]
-            extra = unoffered_by_date.get(day.date, [])
-            _publish(engine, report, day.date, slices, extra, outcome, run_id, log)
+
+    def on_date(date: dt.date, slices: list[dict[str, ReportData]]) -> None:
+        extra = unoffered_by_date.get(date, [])
+        _publish(engine, report, date, slices, extra, outcome, run_id, log)
+
+    outcome.planned_requests = fetch_dates(
+        fetcher, report, days, data_state, on_date, expected=rows_per_day
+    )
     return outcome
 
 

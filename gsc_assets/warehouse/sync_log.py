@@ -8,6 +8,7 @@ is the current state of that slice; older rows are history.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,3 +184,34 @@ def synced_dates(
     )
     with engine.connect() as conn:
         return list(conn.execute(stmt).scalars())
+
+
+RECENT_DAYS = 28  # how far before a run's first date the sync log is read for rows per day
+
+
+def recent_rows_per_day(
+    engine: sa.Engine, report: Report | str, dates: Sequence[dt.date]
+) -> dict[tuple[str, SearchType], int]:
+    """The most rows one recent day of `report` held, per (site_url, search type).
+
+    Read from synced (not not_offered) log rows of the dates from RECENT_DAYS before the first
+    of `dates` to the last; the request planner packs consecutive dates while their expected
+    rows fit one page. Unknown (site, type) keys are simply absent.
+    """
+    if not dates:
+        return {}
+    log = gsc_sync_log.c
+    name = report.name if isinstance(report, Report) else report
+    stmt = (
+        sa.select(log.site_url, log.search_type, sa.func.max(log.rows_fetched))
+        .where(
+            log.report == name,
+            log.date >= min(dates) - dt.timedelta(days=RECENT_DAYS),
+            log.date <= max(dates),
+            sa.or_(log.status.is_(None), log.status == SYNCED),
+        )
+        .group_by(log.site_url, log.search_type)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    return {(site, SearchType.parse(kind)): int(most) for site, kind, most in rows}

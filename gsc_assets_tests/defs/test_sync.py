@@ -301,6 +301,12 @@ def test_a_refused_request_stops_the_run_naming_the_slice_and_keeps_earlier_date
     sim = make_simulator(sites=(SMALL_SITE,), refuse_dates=(refused,))
     env = env_for(sim, warehouse_url, GSC_MAX_CONCURRENCY="1")
     with dg.DagsterInstance.ephemeral() as instance:
+        # An earlier run wrote `first`; the range run's packed totals request (one for the
+        # three dates) is refused before any date of it is whole, so none of them is written.
+        earlier = materialize_dates(
+            build_definitions(env), [PAGE_REPORT.table], first, first, instance=instance
+        )
+        assert earlier.success
         result = materialize_dates(
             build_definitions(env), [PAGE_REPORT.table], first, last, instance=instance
         )
@@ -311,8 +317,8 @@ def test_a_refused_request_stops_the_run_naming_the_slice_and_keeps_earlier_date
     assert "simulated refusal" in message  # Google's words
     assert "will fail the same way every time" in message  # and what to do
     engine = make_engine(warehouse_url)
-    synced = {r.date for r in latest_syncs(engine, report=PAGE_REPORT)}
-    assert synced == {first}  # the date before the halt is written, whole and exact
+    synced = [(r.date, r.run_id) for r in latest_syncs(engine, report=PAGE_REPORT)]
+    assert synced == [(first, earlier.run_id)]  # the earlier version stays, whole and exact
     want = sim.expected_rows(SMALL_SITE.site_url, first, "web", ["date", "page"], "byPage")
     assert rows_of(engine, "gsc_page_daily", ["page", "clicks"], "web", first) == sorted(
         (row[1], row[-4]) for row in want

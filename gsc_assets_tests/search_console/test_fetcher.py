@@ -27,6 +27,7 @@ from gsc_assets.search_console.errors import (
 )
 from gsc_assets.search_console.fetcher import PartitionFetcher, RetriesExhaustedError
 from gsc_assets.search_console.models import QueryPage
+from gsc_assets.search_console.planner import one_day
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets_tests.fakes import FakeClock
@@ -282,7 +283,7 @@ def test_progress_reports_days_requests_and_qpm():
     lines = []
     fetcher = make_fetcher(FakeClient(), progress=lines.append, progress_interval_seconds=0.0)
     collect(fetcher, days(3), (PAGE_QUERY_REPORT,))
-    assert lines[-1].startswith("fetched 3/3 days, 9 requests, 0 retries")
+    assert lines[-1].startswith("fetched 3/3 ranges, 9 requests, 0 retries")
     assert "QPM" in lines[-1]
 
 
@@ -371,18 +372,18 @@ def test_fetcher_over_http_never_exceeds_the_servers_quota(make_simulator):
 
 
 def test_a_unit_answered_twice_replaces_its_page_and_opens_the_next_page_once():
-    from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
+    from gsc_assets.search_console.day_jobs import RangeJob, WorkUnit
 
-    job = DayJob(days(1)[0], (PAGE_REPORT,), DataState.FINAL)
+    job = RangeJob(one_day(PAGE_REPORT, days(1)[0]), DataState.FINAL)
     client = FakeClient(sizes={"page": 15})
-    first = WorkUnit(job.day, "page", 0)
+    first = WorkUnit(job.plan, 0)
     page = client.query(job.request(first, ROW_LIMIT))
-    assert job.accept(first, page, ROW_LIMIT) == WorkUnit(job.day, "page", 10)
+    assert job.accept(first, page, ROW_LIMIT) == WorkUnit(job.plan, 10)
     assert job.accept(first, page, ROW_LIMIT) is None  # the same unit again: no second page 2
-    second = WorkUnit(job.day, "page", 10)
+    second = WorkUnit(job.plan, 10)
     assert job.accept(second, client.query(job.request(second, ROW_LIMIT)), ROW_LIMIT) is None
     assert job.done
-    result = job.result()["page"]
+    result = job.result()[START]
     assert [row[-4] for row in result.rows] == [float(i) for i in range(15)]
     assert result.pages == 2
 
@@ -396,7 +397,7 @@ def test_a_late_answer_of_a_requeued_unit_replaces_rather_than_appends():
     """
     import random
 
-    from gsc_assets.search_console.day_jobs import DayJob, WorkUnit
+    from gsc_assets.search_console.day_jobs import RangeJob, WorkUnit
     from gsc_assets.search_console.runner import RequestRunner
     from gsc_assets.search_console.telemetry import FetchStats
     from gsc_assets.search_console.work_queue import Task, WorkQueue
@@ -420,8 +421,8 @@ def test_a_late_answer_of_a_requeued_unit_replaces_rather_than_appends():
         day_done=threading.Condition(lock),
         check_cancel=lambda: None,
     )
-    job = DayJob(days(1)[0], (PAGE_REPORT,), DataState.FINAL)
-    unit = WorkUnit(job.day, "page", 0)
+    job = RangeJob(one_day(PAGE_REPORT, days(1)[0]), DataState.FINAL)
+    unit = WorkUnit(job.plan, 0)
     runner.run(Task(job, unit, attempt=2))  # the retry answers first ...
     runner.run(Task(job, unit, attempt=1))  # ... then the timed-out attempt's late answer
     assert client.calls == [(0, "page", 0), (0, "page", 0)]
@@ -431,27 +432,27 @@ def test_a_late_answer_of_a_requeued_unit_replaces_rather_than_appends():
     assert next_task is not None and next_task.unit.start_row == ROW_LIMIT
     runner.run(next_task)
     assert job.done
-    result = job.result()["page"]
+    result = job.result()[START]
     assert [row[-4] for row in result.rows] == [float(i) for i in range(15)]
     assert (result.pages, result.requests) == (2, 3)
     assert stats.rows == 25  # every answer's rows were received; only one copy is kept
 
 
 def test_two_hundred_days_with_a_slow_consumer_never_buffer_more_than_the_bound(monkeypatch):
-    """Counts live DayJob objects and rows fetched-but-not-consumed, not RSS."""
+    """Counts live RangeJob objects and rows fetched-but-not-consumed, not RSS."""
     import weakref
 
     import gsc_assets.search_console.fetcher as fetcher_module
-    from gsc_assets.search_console.day_jobs import DayJob
+    from gsc_assets.search_console.day_jobs import RangeJob
 
     live = weakref.WeakSet()
 
-    class CountedDayJob(DayJob):
+    class CountedJob(RangeJob):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             live.add(self)
 
-    monkeypatch.setattr(fetcher_module, "DayJob", CountedDayJob)
+    monkeypatch.setattr(fetcher_module, "RangeJob", CountedJob)
     pending_limit, total_days = 4, 200
     sizes = {"site": 1, "page": 25, "page_query": 20}
     max_rows_per_day = sum(sizes.values()) + 3 * 2  # FakeClient adds day index % 3 per report
