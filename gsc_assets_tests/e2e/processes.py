@@ -90,6 +90,21 @@ def init_dagster_home(
     return home
 
 
+def materialize_args(
+    selection: Sequence[str],
+    partition: str | None = None,
+    partition_range: tuple[str, str] | None = None,
+) -> list[str]:
+    """The `dagster asset materialize -m gsc_assets.definitions ...` command line."""
+    args = [venv_bin("dagster"), "asset", "materialize", "-m", DEFINITIONS_MODULE]
+    args += ["--select", ",".join(selection)]
+    if partition is not None:
+        args += ["--partition", partition]
+    if partition_range is not None:
+        args += ["--partition-range", f"{partition_range[0]}...{partition_range[1]}"]
+    return args
+
+
 def start_materialize(
     selection: Iterable[str],
     env: Mapping[str, str],
@@ -99,13 +114,7 @@ def start_materialize(
     partition_range: tuple[str, str] | None = None,
 ) -> ManagedProcess:
     """`dagster asset materialize ...` in its own process group (as `dagster_materialize`)."""
-    args = [venv_bin("dagster"), "asset", "materialize", "-m", DEFINITIONS_MODULE]
-    args += ["--select", ",".join(selection)]
-    if partition is not None:
-        args += ["--partition", partition]
-    if partition_range is not None:
-        args += ["--partition-range", f"{partition_range[0]}...{partition_range[1]}"]
-    return ManagedProcess(args, env, log_path)
+    return ManagedProcess(materialize_args(selection, partition, partition_range), env, log_path)
 
 
 def gsc_env(
@@ -158,13 +167,7 @@ def dagster_materialize(
     timeout_seconds: float = 300.0,
 ) -> subprocess.CompletedProcess[str]:
     """`dagster asset materialize -m gsc_assets.definitions --select ... [--partition[-range]]`."""
-    args = [venv_bin("dagster"), "asset", "materialize", "-m", DEFINITIONS_MODULE]
-    args += ["--select", ",".join(selection)]
-    if partition is not None:
-        args += ["--partition", partition]
-    if partition_range is not None:
-        args += ["--partition-range", f"{partition_range[0]}...{partition_range[1]}"]
-    return run_cli(args, env, timeout_seconds)
+    return run_cli(materialize_args(selection, partition, partition_range), env, timeout_seconds)
 
 
 def http_json(url: str, payload: Mapping[str, Any] | None = None, timeout: float = 10.0) -> Any:

@@ -9,8 +9,6 @@ a `dagster asset materialize` run lands there.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 
 import dagster as dg
 import pytest
@@ -18,7 +16,6 @@ import sqlalchemy as sa
 import yaml
 
 from gsc_assets.reports.limits import today_pacific
-from gsc_assets_tests.conftest import require_postgres
 from gsc_assets_tests.e2e.processes import (
     REPO_ROOT,
     dagster_materialize,
@@ -61,19 +58,9 @@ def test_postgres_instance_yaml_differs_from_the_default_only_in_storage():
 
 
 @pytest.fixture
-def dagster_database_url() -> Iterator[str]:
+def dagster_database_url(fresh_database: str) -> str:
     """A fresh, empty PostgreSQL database for one Dagster instance (dropped afterwards)."""
-    server_url = sa.make_url(require_postgres())
-    name = f"gsc_dagster_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return fresh_database
 
 
 @pytest.mark.postgres
