@@ -88,10 +88,10 @@ def test_inventory_tables_equal_the_simulators_answers_and_flag_visibility(
     assert len({r["snapshot_date"] for r in rows(warehouse_engine, gsc_sites)}) == 2  # history
 
 
-def seed_pages(engine, site: str, pages: int) -> list[str]:
-    """`pages` pages with clicks on the day before DAY (page i has pages - i clicks)."""
+def seed_pages(engine, site: str, pages: int, day: dt.date = DAY) -> list[str]:
+    """`pages` pages with clicks on the day before `day` (page i has pages - i clicks)."""
     urls = [f"https://example.org/p{i}" for i in range(pages)]
-    day = DAY - dt.timedelta(days=1)
+    day = day - dt.timedelta(days=1)
     batch = [
         (day.isoformat(), url, float(pages - i), 100.0, 0.1, 3.0) for i, url in enumerate(urls)
     ]
