@@ -36,7 +36,7 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> dg.Definition
     """Definitions for the given environment (the process environment by default)."""
     env = os.environ if environ is None else environ
     settings = Settings.from_env(env)
-    scope = Scope(settings)
+    scope = Scope(settings, owners=settings.owners, schedule_cron=settings.schedule_cron)
     secrets = Secrets(
         access_token=_secret("GSC_ACCESS_TOKEN", env),
         database_url=_secret("GSC_DATABASE_URL", env),

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gsc_assets.config import variables
 from gsc_assets.reports.catalogue import (
     CORE_REPORTS,
 )
@@ -27,7 +28,12 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import DEFAULT_MAX_CONCURRENCY
 from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
-from gsc_assets.settings_env import DEFAULT_DATABASE_PATH, EnvParser, site_url_problem
+from gsc_assets.settings_env import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_DATABASE_PATH,
+    EnvParser,
+    site_url_problem,
+)
 
 __all__ = [
     "VARIABLES",
@@ -38,66 +44,11 @@ __all__ = [
     "site_url_problem",
 ]
 
-DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
 MIN_QPM_BUDGET = 1
 MAX_QPM_BUDGET = QUOTA_QPM_PER_SITE  # Google's quota: a budget above it guarantees 429s
 
-VARIABLES: dict[str, str] = {
-    "GSC_SITES": "comma-separated Search Console properties exactly as registered "
-    "(`https://www.example.com/` with its trailing slash, or `sc-domain:example.com`); required to "
-    "sync",
-    "GSC_SEARCH_TYPES": "comma-separated search types: web, image, video, news, discover, "
-    "googleNews (default `web`)",
-    "GSC_START_DATE": "first partition, YYYY-MM-DD (default: the first day of the month 16 months "
-    "ago, the oldest data Search Console keeps)",
-    "GSC_DATA_STATE": "`all` (default: fresh data too, marked non-final and re-fetched until "
-    "final) "
-    "or `final` (only final data; partitions end 3 days ago)",
-    "GSC_API_BASE_URL": f"API base URL (default `{DEFAULT_API_BASE_URL}`; the simulator's URL for "
-    "local use)",
-    "GOOGLE_APPLICATION_CREDENTIALS": "path to a service-account key or authorized-user JSON file",
-    "GSC_ACCESS_TOKEN": "a plain OAuth access token instead of a credentials file (local use; "
-    "the simulator accepts `sim-token`)",
-    "GSC_TOKEN_URI": "token endpoint for authorized-user files (default Google's)",
-    "GSC_DATABASE_URL": f"warehouse SQLAlchemy URL (default `sqlite:///{DEFAULT_DATABASE_PATH}` in "
-    "the "
-    "working directory); production: `postgresql+psycopg2://user@host/db`",
-    "GSC_QPM_BUDGET": "queries per minute allowed per site and per credential (default "
-    f"{DEFAULT_BUDGET_QPM} = 80% of Google's 1,200; lower it for new projects, e.g. 60)",
-    "GSC_QUOTA_STORE": "`database` (default: quota state in the warehouse database, shared by "
-    "every "
-    "run and machine) or `memory` (one process only)",
-    "GSC_QUOTA_DATABASE_URL": "database holding the shared quota state (default: GSC_DATABASE_URL)",
-    "GSC_MAX_CONCURRENCY": f"requests in flight per run (default {DEFAULT_MAX_CONCURRENCY}; "
-    "1 = sequential)",
-    "GSC_REQUEST_TIMEOUT_SECONDS": "per-request timeout (default 60)",
-    "GSC_MAX_ATTEMPTS": "attempts per request before the run fails (default 8)",
-    "GSC_LOAD_QUOTA_COOLOFF_SECONDS": "pause of a site after a load-quota error (default 900)",
-    "GSC_BACKFILL_POLICY": "`single_run` (default: a backfill or date range is one run) or "
-    "`multi_run:N` (at most N partitions per run; `multi_run:1` = one run per date)",
-    "GSC_EXECUTOR": "`in_process` (default: a run's steps in the run's own process, sharing one "
-    "HTTP pool and limiter; requests are concurrent inside each step), `multiprocess` (each step "
-    "in "
-    "its own process) or `celery` (steps run on dagster-celery workers; install the `celery` "
-    "extra, "
-    "see docs/deploy.md)",
-    "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
-    "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery",
-    "GSC_CELERY_BACKEND_URL": "Celery result backend (default `rpc://`)",
-    "GSC_CELERY_QUEUE": "Celery queue the steps go to; start workers with `-q` this name "
-    "(default `dagster`)",
-    "GSC_FRESHNESS_MAX_AGE_DAYS": "the newest final partition may be at most this old (default 5)",
-    "GSC_ALERT_WEBHOOK_URL": "Slack-compatible webhook for alerts (default: log only)",
-    "DAGSTER_WEBSERVER_URL": "base URL of the Dagster UI, for links in alerts",
-    "GSC_DAGSTER_PG_URL": "the Dagster instance's PostgreSQL URL "
-    "(`postgresql+psycopg2://user@host/db`), read only by `dagster_postgres.yaml`; "
-    "default: the instance is SQLite under DAGSTER_HOME",
-    "GSC_REPORTS": "comma-separated built-in reports to sync (default `site,page,page_query`); "
-    "also: country, device, search_appearance, page_country, page_device, and the opt-in "
-    "fresh hour-by-hour site_hourly, page_hourly. Each report costs its own requests",
-    "GSC_REPORTS_FILE": "YAML file of custom reports, each its own asset and table "
-    "`gsc_<name>_daily` (see examples/reports.yaml); validated at load",
-}
+# Every variable with its meaning, from the one schema (`config.SearchConsoleConfig`).
+VARIABLES: dict[str, str] = variables()
 
 
 class SettingsError(ValueError):
@@ -133,12 +84,24 @@ class Settings:
     alert_webhook_url: str | None = field(default=None, repr=False)
     webserver_url: str | None = None
     reports: tuple[Report, ...] = CORE_REPORTS
+    owners: tuple[str, ...] = ()
+    schedule_cron: str = "0 6 * * *"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate every GSC_* variable; raise SettingsError listing all problems."""
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        custom_reports: str | None = None,
+        name: Callable[[str], str] = lambda variable: variable,
+    ) -> Settings:
+        """Read and validate every GSC_* variable; raise SettingsError listing all problems.
+
+        `custom_reports` is YAML of inline custom reports (a component's); `name` says how a
+        variable is called in messages (a component names its field).
+        """
         env = os.environ if environ is None else environ
-        parser = EnvParser(env)
+        parser = EnvParser(env, custom_reports=custom_reports)
         values: dict[str, Any] = {
             "sites": parser.sites("GSC_SITES"),
             "search_types": parser.search_types("GSC_SEARCH_TYPES"),
@@ -175,6 +138,8 @@ class Settings:
             "alert_webhook_url": parser.optional_url("GSC_ALERT_WEBHOOK_URL"),
             "webserver_url": parser.optional_url("DAGSTER_WEBSERVER_URL"),
             "reports": parser.reports("GSC_REPORTS", "GSC_REPORTS_FILE"),
+            "owners": parser.owners("GSC_OWNERS"),
+            "schedule_cron": parser.cron("GSC_SCHEDULE_CRON", "0 6 * * *"),
         }
         if values["executor"] == "celery" and not values["celery_broker_url"]:
             parser.problems.append(
@@ -183,7 +148,8 @@ class Settings:
             )
         if parser.problems:
             raise SettingsError(
-                "invalid configuration:\n" + "\n".join(f"- {p}" for p in parser.problems)
+                "invalid configuration:\n"
+                + "\n".join(f"- {_named(p, name)}" for p in parser.problems)
             )
         return cls(**values)
 
@@ -220,3 +186,9 @@ class Settings:
                 "(add the service account as a user on each property) or GSC_ACCESS_TOKEN"
             )
         return missing
+
+
+def _named(problem: str, name: Callable[[str], str]) -> str:
+    """`problem` ("VARIABLE: what and the fix") with the variable called as `name` says."""
+    variable, sep, rest = problem.partition(": ")
+    return f"{name(variable)}: {rest}" if sep and " " not in variable else problem

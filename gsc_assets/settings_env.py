@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gsc_assets.reports.catalogue import BUILTIN_REPORTS, DEFAULT_REPORT_NAMES, select_builtin
-from gsc_assets.reports.custom import load_custom_reports
+from gsc_assets.reports.custom import load_custom_reports, parse_custom_reports
 from gsc_assets.reports.limits import (
     RETENTION_MONTHS,
     default_start_date,
@@ -23,13 +23,16 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.vocabulary import DataState, SearchType
 
 DEFAULT_DATABASE_PATH = "gsc_warehouse.sqlite"
+DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
+CRON_FIELDS = 5
 
 
 class EnvParser:
     """Reads variables, collecting every problem instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], *, custom_reports: str | None = None) -> None:
         self.env = env
+        self.custom_reports = custom_reports  # YAML of inline custom reports (a component's)
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str | None:
@@ -167,12 +170,38 @@ class EnvParser:
         names = [n.strip() for n in raw.split(",") if n.strip()] if raw else []
         builtin, problems = select_builtin(names or DEFAULT_REPORT_NAMES)
         self.problems += [f"{names_variable}: {problem}" for problem in problems]
+        custom: tuple[Report, ...] = ()
+        if self.custom_reports is not None:
+            inline, problems = parse_custom_reports(self.custom_reports, "custom_reports")
+            self.problems += [f"custom_reports: {problem}" for problem in problems]
+            custom += inline
         path = self.raw(file_variable)
-        if path is None:
-            return builtin
-        custom, problems = load_custom_reports(path, taken=BUILTIN_REPORTS)
-        self.problems += [f"{file_variable}: {problem}" for problem in problems]
+        if path is not None:
+            loaded, problems = load_custom_reports(path, taken=(*BUILTIN_REPORTS, *custom))
+            self.problems += [f"{file_variable}: {problem}" for problem in problems]
+            custom += loaded
         return (*builtin, *custom)
+
+    def owners(self, name: str) -> tuple[str, ...]:
+        raw = self.raw(name)
+        owners = tuple(o.strip() for o in raw.split(",") if o.strip()) if raw else ()
+        for owner in owners:
+            if "@" not in owner and not owner.startswith("team:"):
+                self.problems.append(
+                    f"{name}: {owner!r} is neither an e-mail address nor `team:<name>`"
+                )
+        return owners
+
+    def cron(self, name: str, default: str) -> str:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        if len(raw.split()) != CRON_FIELDS:
+            self.problems.append(
+                f"{name}: {raw!r} is not a cron expression of 5 fields, e.g. `0 6 * * *`"
+            )
+            return default
+        return raw
 
     def backfill_policy(self, name: str) -> int | None:
         raw = self.raw(name)

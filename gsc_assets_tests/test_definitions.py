@@ -50,3 +50,18 @@ def test_dagster_cli_validates_the_project_definitions():
         timeout=180,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_dg_checks_the_project_definitions_and_lists_the_component_type():
+    # The dg project (pyproject [tool.dg]): what `dg check defs` in CI and `dg dev` load.
+    dg_cli = str(Path(sys.executable).parent / "dg")
+    checked = subprocess.run(
+        [dg_cli, "check", "defs"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = subprocess.run(
+        [dg_cli, "list", "components"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "gsc_assets.SearchConsoleComponent" in listed.stdout

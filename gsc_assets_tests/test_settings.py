@@ -122,3 +122,24 @@ def test_every_variable_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name in VARIABLES:
         assert f"`{name}`" in readme, f"{name} missing from the README's configuration table"
+
+
+def test_the_readme_variable_table_is_the_one_generated_from_the_component_model():
+    from pathlib import Path
+
+    from gsc_assets.config import variables_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    marker = (
+        "<!-- generated from gsc_assets/config.py (variables_table); a test keeps them equal -->\n"
+    )
+    assert marker in readme
+    table = readme.split(marker, 1)[1].split("\n\n", 1)[0].strip()
+    assert table == variables_table()
+
+
+def test_every_component_field_defaults_to_what_settings_default_to():
+    from gsc_assets.config import SearchConsoleConfig, to_environ
+
+    environ, custom = to_environ(SearchConsoleConfig(), lambda _field, value: value)
+    assert Settings.from_env(environ, custom_reports=custom) == Settings.from_env({})

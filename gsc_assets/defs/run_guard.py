@@ -52,18 +52,28 @@ def start_run_guard(context: dg.InitResourceContext, pool_wait_timeout_seconds: 
     return RunGuard(watch.start())
 
 
-@dg.sensor(
-    name="run_hygiene_sensor",
-    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Fails runs whose process is gone on this machine (killed, OOM, reboot) and "
-    "frees their gsc_api pool slots and run-queue places; frees slots that ended runs still hold.",
-)
-def run_hygiene_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
-    """Reap, then say what was done (visible in the sensor's tick history)."""
-    reaped = reap_dead_runs(context.instance, log=context.log.warning)
-    if not reaped:
-        return dg.SkipReason("no dead run holds anything")
-    return dg.SkipReason(
-        "; ".join(f"run {run.run_id} ({run.previous_status}): {run.reason}" for run in reaped)
+def build_run_hygiene_sensor(name: str = "run_hygiene_sensor") -> dg.SensorDefinition:
+    """The reaping sensor; each instance of a project has its own (`name`), and reaping twice
+    is harmless (a reaped run is failed and freed once)."""
+
+    @dg.sensor(
+        name=name,
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Fails runs whose process is gone on this machine (killed, OOM, reboot) and "
+        "frees their gsc_api pool slots and run-queue places; frees slots that ended runs still "
+        "hold.",
     )
+    def run_hygiene_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+        """Reap, then say what was done (visible in the sensor's tick history)."""
+        reaped = reap_dead_runs(context.instance, log=context.log.warning)
+        if not reaped:
+            return dg.SkipReason("no dead run holds anything")
+        return dg.SkipReason(
+            "; ".join(f"run {run.run_id} ({run.previous_status}): {run.reason}" for run in reaped)
+        )
+
+    return run_hygiene_sensor
+
+
+run_hygiene_sensor = build_run_hygiene_sensor()
