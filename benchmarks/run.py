@@ -12,6 +12,9 @@ Scenarios (latency-bound and CPU-bound kept apart):
   limiter_overhead  one admission in-process and through SqlQuotaStore (SQLite, Postgres)
   memory            peak RSS of a process: one 50k-row day and a 60-day run
   decode            CPU per row decoding one 25,000-row page x query page into row tuples
+  core_requests     three core reports, 30 days, 300/900 ms latency: requests and rows/s
+  quota_5qpm        page report, 10 days, quota and budget 5 QPM: end-to-end seconds
+  latency_tail      60 one-day requests at 16 workers vs the ideal schedule of their latencies
 
 Each prints a table, writes benchmarks/results/<name>.json (gitignored) and replaces its
 section in BENCHMARKS.md (date, variant, cores, load average). Postgres: 127.0.0.1:5432, user
@@ -27,6 +30,7 @@ import traceback
 from benchmarks.common import machine, record
 from benchmarks.decode import decode
 from benchmarks.fetch_scenarios import latency_bound, quota_bound, throughput
+from benchmarks.plan_scenarios import core_requests, latency_tail, quota_5qpm
 from benchmarks.process_scenarios import concurrent_runs, limiter_overhead, memory
 from benchmarks.quota_scenarios import quota_delayed
 
@@ -39,6 +43,9 @@ SCENARIOS = {
     "limiter_overhead": limiter_overhead,
     "memory": memory,
     "decode": decode,
+    "core_requests": core_requests,
+    "quota_5qpm": quota_5qpm,
+    "latency_tail": latency_tail,
 }
 
 
