@@ -4,22 +4,29 @@ Starts the built-in simulator, backfills the last week of its two sites into a S
 through the real Dagster assets (one run for the week, then the lifetime stats), prints what landed
 and whether it matches the simulator row for row, and stops the simulator.
 
-    python -m gsc_assets.demo [--days 7] [--database-url sqlite:///gsc_demo.sqlite]
+    python -m gsc_assets.demo [--days 7] [--database-url sqlite:///gsc_demo.sqlite] [--ui]
+
+With `--ui` the runs are kept in `.dagster_home/` and, once the demo is done, the Dagster UI
+opens on its data (the simulator keeps serving until Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
 from gsc_assets.definitions import build_definitions
+from gsc_assets.defs.instance import init_instance, open_instance
 from gsc_assets.defs.runs import materialize_dates, materialize_unpartitioned
 from gsc_assets.reports.catalogue import CORE_REPORTS
 from gsc_assets.reports.limits import today_pacific
@@ -50,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         last = today_pacific() - dt.timedelta(days=3)
         first = last - dt.timedelta(days=args.days - 1)
         _say(f"backfilling {first} .. {last} ({args.days} days) into {args.database_url}")
-        sync, result = _materialize_range(env, first, last)
+        home = _ui_home() if args.ui else None
+        sync, result = _materialize_range(env, first, last, home)
         _say("checks:\n  " + "\n  ".join(check_summary(sync)))
+        _say(EXPECTED_WARNINGS)
         if not result.success:
             _say("the run failed; see the log above")
             return 1
@@ -60,20 +69,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         _say("what landed (rows per table and site):\n" + summary.to_string(index=False))
         mismatches = compare_with_simulator(engine, sim, sites, first, last)
         engine.dispose()
-    elapsed = time.perf_counter() - started
-    if mismatches:
-        _say("MISMATCH with the simulator:\n  " + "\n  ".join(mismatches[:20]))
-        return 1
-    _say(f"every table matches the simulator row for row; demo took {elapsed:.1f} s")
+        elapsed = time.perf_counter() - started
+        if mismatches:
+            _say("MISMATCH with the simulator:\n  " + "\n  ".join(mismatches[:20]))
+            return 1
+        _say(f"every table matches the simulator row for row; demo took {elapsed:.1f} s")
+        if home is not None:
+            return _open_ui(env, home)
+    _say(NEXT_STEP)
     return 0
 
 
+# The simulator's bigger site is built to show both on purpose; neither fails a run.
+EXPECTED_WARNINGS = (
+    "the two WARNs above are expected on the simulator's data:\n"
+    "  has_no_url_variants: its pages include the same page under several URLs (trailing "
+    "slash, case, tracking parameters), as real sites do;\n"
+    "  is_complete (page x query): its big site has more than 50,000 page x query rows a day, "
+    "the most Google returns, so part of the clicks is not in rows (lost_clicks_share)."
+)
+NEXT_STEP = (
+    "next: look at the data in the Dagster UI (per-date plots, checks, columns):\n"
+    "  .venv/bin/python -m gsc_assets.demo --ui\n"
+    "then README 'Look at the data' for example SQL, and 'Point it at real Search Console'."
+)
+
+
+def _ui_home() -> Path:
+    """A persistent instance for the UI to show the demo's runs."""
+    home = Path(".dagster_home").resolve()
+    init_instance(home, Path(__file__).resolve().parents[1] / "dagster.yaml")
+    return home
+
+
+def _open_ui(env: dict[str, str], home: Path) -> int:
+    """`dagster dev` on the demo's warehouse and runs, while the simulator keeps serving."""
+    _say("opening the Dagster UI at http://127.0.0.1:3000 (Ctrl-C stops it and the simulator)")
+    url = env["GSC_DATABASE_URL"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = f"sqlite:///{Path(url.removeprefix('sqlite:///')).resolve()}"  # dg runs elsewhere
+    environ = {**os.environ, **env, "GSC_DATABASE_URL": url, "DAGSTER_HOME": str(home)}
+    project = Path(__file__).resolve().parents[1]
+    # `dg dev` in the checkout (dg project); `dagster dev` would warn that it is superseded.
+    command = [str(Path(sys.executable).with_name("dg")), "dev", "--port", "3000"]
+    try:
+        return subprocess.run(command, env=environ, cwd=project, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def _materialize_range(
-    env: dict[str, str], first: dt.date, last: dt.date
+    env: dict[str, str], first: dt.date, last: dt.date, home: Path | None = None
 ) -> tuple[dg.ExecuteInProcessResult, dg.ExecuteInProcessResult]:
     """The sync run (whose check evaluations the summary shows) and the last run made."""
     defs = build_definitions(env)
-    with dg.DagsterInstance.ephemeral() as instance:
+    opened = open_instance(home) if home is not None else dg.DagsterInstance.ephemeral()
+    with opened as instance:
         tables = [r.table for r in CORE_REPORTS]
         sync = materialize_dates(defs, tables, first, last, instance=instance, log_level="INFO")
         result = sync
@@ -184,6 +235,9 @@ def _say(message: str) -> None:
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m gsc_assets.demo", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--ui", action="store_true", help="then open the Dagster UI on the demo's data"
     )
     parser.add_argument("--days", type=int, default=7, help="how many days to backfill (default 7)")
     parser.add_argument(
