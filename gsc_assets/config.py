@@ -15,10 +15,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from gsc_assets.config_location import LOCATION_VARIABLES
 from gsc_assets.reports.catalogue import DEFAULT_REPORT_NAMES
+from gsc_assets.reports.limits import INSPECTIONS_PER_SITE_PER_DAY
 from gsc_assets.search_console.fetcher import DEFAULT_MAX_CONCURRENCY
 from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
-from gsc_assets.settings_env import DEFAULT_API_BASE_URL, DEFAULT_DATABASE_PATH
+from gsc_assets.settings_env import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_DATABASE_PATH,
+    DEFAULT_INSPECTION_BUDGET,
+)
 
 ENV = "env"  # json_schema_extra key: the variable a field is read from in the default location
 SECRET = "secret"  # json_schema_extra key: only from the environment ({{ env.VAR }}), never literal
@@ -203,26 +209,18 @@ class SearchConsoleConfig(BaseModel):
         [], "GSC_OWNERS", "asset owners: e-mail addresses or `team:name` (comma-separated)"
     )
     tags: dict[str, str] = _field({}, None, "tags on every asset")
-
-
-# Settings of the code location, not of one instance (the executor is one per location; the
-# instance file is Dagster's): the environment names them, so do the README and .env.example.
-LOCATION_VARIABLES: dict[str, str] = {
-    "GSC_EXECUTOR": "`in_process` (default: a run's steps in the run's own process, sharing one "
-    "HTTP pool and limiter; requests are concurrent inside each step), `multiprocess` (each step "
-    "in its own process) or `celery` (steps run on dagster-celery workers; install the `celery` "
-    "extra, see docs/deploy.md)",
-    "GSC_CELERY_BROKER_URL": "Celery broker the steps are queued on, e.g. "
-    "`pyamqp://guest@rabbitmq:5672//`; required when GSC_EXECUTOR=celery; secret",
-    "GSC_CELERY_BACKEND_URL": "Celery result backend (default `rpc://`)",
-    "GSC_CELERY_QUEUE": "Celery queue the steps go to; start workers with `-q` this name "
-    "(default `dagster`)",
-    "GSC_POOL_WAIT_TIMEOUT_SECONDS": "a step waiting longer than this for a `gsc_api` slot fails "
-    "the run, naming the holders (default 3600; 0 = no limit)",
-    "GSC_DAGSTER_PG_URL": "the Dagster instance's PostgreSQL URL "
-    "(`postgresql+psycopg2://user@host/db`), read only by `dagster_postgres.yaml`; default: the "
-    "instance is SQLite under DAGSTER_HOME; secret",
-}
+    url_inspection: bool = _field(
+        False,
+        "GSC_URL_INSPECTION",
+        "`true` to inspect the pages that matter daily with Google's URL Inspection API "
+        "(asset gsc_url_inspection; default `false`; see docs/inventory.md)",
+    )
+    inspection_daily_budget: int = _field(
+        DEFAULT_INSPECTION_BUDGET,
+        "GSC_INSPECTION_DAILY_BUDGET",
+        f"URL inspections per property a day (default {DEFAULT_INSPECTION_BUDGET} = 80% of "
+        f"Google's {INSPECTIONS_PER_SITE_PER_DAY:,}; at most {INSPECTIONS_PER_SITE_PER_DAY})",
+    )
 
 
 def field_variables() -> dict[str, str]:

@@ -31,6 +31,7 @@ from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
 from gsc_assets.settings_env import (
     DEFAULT_API_BASE_URL,
     DEFAULT_DATABASE_PATH,
+    DEFAULT_INSPECTION_BUDGET,
     EnvParser,
     site_url_problem,
 )
@@ -86,6 +87,8 @@ class Settings:
     reports: tuple[Report, ...] = CORE_REPORTS
     owners: tuple[str, ...] = ()
     schedule_cron: str = "0 6 * * *"
+    url_inspection: bool = False
+    inspection_daily_budget: int = DEFAULT_INSPECTION_BUDGET
 
     @classmethod
     def from_env(
@@ -138,6 +141,8 @@ class Settings:
             "alert_webhook_url": parser.optional_url("GSC_ALERT_WEBHOOK_URL"),
             "webserver_url": parser.optional_url("DAGSTER_WEBSERVER_URL"),
             "reports": parser.reports("GSC_REPORTS", "GSC_REPORTS_FILE"),
+            "url_inspection": parser.flag("GSC_URL_INSPECTION", False),
+            "inspection_daily_budget": parser.inspection_budget("GSC_INSPECTION_DAILY_BUDGET"),
             "owners": parser.owners("GSC_OWNERS"),
             "schedule_cron": parser.cron("GSC_SCHEDULE_CRON", "0 6 * * *"),
         }

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from gsc_assets.reports.catalogue import BUILTIN_REPORTS, DEFAULT_REPORT_NAMES, select_builtin
 from gsc_assets.reports.custom import load_custom_reports, parse_custom_reports
 from gsc_assets.reports.limits import (
+    INSPECTIONS_PER_SITE_PER_DAY,
     RETENTION_MONTHS,
     default_start_date,
     oldest_retained_date,
@@ -23,6 +24,8 @@ from gsc_assets.reports.report import Report
 from gsc_assets.reports.vocabulary import DataState, SearchType
 
 DEFAULT_DATABASE_PATH = "gsc_warehouse.sqlite"
+# URL inspections per property a day: 80% of Google's 2,000, room for people using the UI tool.
+DEFAULT_INSPECTION_BUDGET = 1_600
 DEFAULT_API_BASE_URL = "https://searchconsole.googleapis.com"
 CRON_FIELDS = 5
 
@@ -99,6 +102,27 @@ class EnvParser:
             self.problems.append(f"{name}: {raw!r} is not one of {', '.join(allowed)}")
             return default
         return raw.lower()
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in ("true", "false", "on", "off", "1", "0", "yes", "no"):
+            self.problems.append(f"{name}: {raw!r} is not true or false")
+            return default
+        return raw.lower() in ("true", "on", "1", "yes")
+
+    def inspection_budget(self, name: str) -> int:
+        raw = self.raw(name)
+        value = self.integer(name, DEFAULT_INSPECTION_BUDGET, 1, 10**9)
+        if raw is not None and value > INSPECTIONS_PER_SITE_PER_DAY:
+            self.problems.append(
+                f"{name}: {value} is above Google's URL Inspection quota of "
+                f"{INSPECTIONS_PER_SITE_PER_DAY:,} per property a day; use at most "
+                f"{INSPECTIONS_PER_SITE_PER_DAY} (default {DEFAULT_INSPECTION_BUDGET})"
+            )
+            return DEFAULT_INSPECTION_BUDGET
+        return value
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.raw(name)

@@ -7,7 +7,7 @@ daily budget per property through the shared quota store.
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import sqlalchemy as sa
@@ -16,9 +16,9 @@ from gsc_assets.defs.assets import API_POOL, require_sync_settings, sites_for_ru
 from gsc_assets.defs.metadata import as_metadata
 from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.defs.scope import Scope
 from gsc_assets.reports.limits import today_pacific
 from gsc_assets.search_console.inspection import InspectionQuota
-from gsc_assets.settings import Settings
 from gsc_assets.sync.inventory import plan_inspections, sync_inspections, sync_inventory
 from gsc_assets.warehouse.quality import CheckOutcome
 from gsc_assets.warehouse.quality.inventory import (
@@ -32,35 +32,53 @@ INVENTORY_JOB_NAME = "gsc_inventory_job"
 SITES, SITEMAPS, INSPECTION = "gsc_sites", "gsc_sitemaps", "gsc_url_inspection"
 
 
-def build_inventory_assets(settings: Settings) -> list[dg.AssetsDefinition]:
+def _resources(
+    context: dg.AssetExecutionContext, scope: Scope
+) -> tuple[SearchConsoleResource, WarehouseResource]:
+    return (
+        getattr(context.resources, scope.search_console_key),
+        getattr(context.resources, scope.warehouse_key),
+    )
+
+
+def _group(scope: Scope) -> str:
+    return scope.name(INVENTORY_GROUP) if scope.key_prefix else INVENTORY_GROUP
+
+
+def build_inventory_assets(scope: Scope) -> list[dg.AssetsDefinition]:
     """`gsc_sites` and `gsc_sitemaps`, fetched together (one list of sites serves both)."""
+    settings = scope.settings
+
+    def spec(name: str, description: str) -> dg.AssetSpec:
+        return dg.AssetSpec(
+            scope.asset_key(name),
+            group_name=_group(scope),
+            kinds=scope.kinds,
+            owners=list(scope.owners),
+            tags=dict(scope.tags),
+            description=description,
+        )
 
     @dg.multi_asset(
-        name="gsc_inventory",
+        name=scope.name("gsc_inventory"),
         specs=[
-            dg.AssetSpec(
+            spec(
                 SITES,
-                group_name=INVENTORY_GROUP,
-                kinds={"google", "sql"},
-                description="Every Search Console property the credential can see, with its "
+                "Every Search Console property the credential can see, with its "
                 "permission level, and every configured one, flagged when not visible; one "
                 "snapshot per day.",
             ),
-            dg.AssetSpec(
+            spec(
                 SITEMAPS,
-                group_name=INVENTORY_GROUP,
-                kinds={"google", "sql"},
-                description="The sitemaps of each configured property (errors, warnings, "
-                "pending, submitted and indexed URLs per content type); one snapshot per day.",
+                "The sitemaps of each configured property (errors, warnings, pending, "
+                "submitted and indexed URLs per content type); one snapshot per day.",
             ),
         ],
         pool=API_POOL,
+        required_resource_keys={scope.search_console_key, scope.warehouse_key},
     )
-    def inventory(
-        context: dg.AssetExecutionContext,
-        search_console: SearchConsoleResource,
-        warehouse: WarehouseResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    def inventory(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult]:
+        search_console, warehouse = _resources(context, scope)
         require_sync_settings(settings)
         sites = sites_for_run(context.run.tags, settings.sites)
         outcome = sync_inventory(search_console.client, warehouse.engine, sites, today_pacific())
@@ -69,7 +87,7 @@ def build_inventory_assets(settings: Settings) -> list[dg.AssetsDefinition]:
                 f"configured but not visible to the credential: {outcome.configured_not_visible}"
             )
         yield dg.MaterializeResult(
-            asset_key=SITES,
+            asset_key=scope.asset_key(SITES),
             metadata=as_metadata(
                 {
                     "visible": len(outcome.visible),
@@ -79,7 +97,7 @@ def build_inventory_assets(settings: Settings) -> list[dg.AssetsDefinition]:
             ),
         )
         yield dg.MaterializeResult(
-            asset_key=SITEMAPS,
+            asset_key=scope.asset_key(SITEMAPS),
             metadata={
                 "sitemaps": outcome.sitemaps,
                 "sitemaps_with_errors": outcome.sitemaps_with_errors,
@@ -89,25 +107,27 @@ def build_inventory_assets(settings: Settings) -> list[dg.AssetsDefinition]:
     return [inventory]
 
 
-def build_inspection_asset(settings: Settings, daily_budget: int) -> dg.AssetsDefinition:
-    """`gsc_url_inspection`: the pages that matter, inspected within `daily_budget` per site."""
+def build_inspection_asset(scope: Scope) -> dg.AssetsDefinition:
+    """`gsc_url_inspection`: the pages that matter, inspected within the daily budget per site."""
+    settings = scope.settings
+    daily_budget = settings.inspection_daily_budget
 
     @dg.asset(
-        name=INSPECTION,
-        group_name=INVENTORY_GROUP,
-        deps=["gsc_page_daily"],
+        key=scope.asset_key(INSPECTION),
+        group_name=_group(scope),
+        deps=[scope.asset_key("gsc_page_daily")],
         pool=API_POOL,
-        kinds={"google", "sql"},
+        kinds=scope.kinds,
+        owners=list(scope.owners),
+        tags=dict(scope.tags),
+        required_resource_keys={scope.search_console_key, scope.warehouse_key},
         description="Google's index status of the pages that matter, one row per page and "
         f"day: up to {daily_budget} URL inspections per property a day (of Google's 2,000): "
         "the most clicked pages every day, then a rotation through the others, least recently "
         "inspected first. The budget is shared by every run through the quota store.",
     )
-    def gsc_url_inspection(
-        context: dg.AssetExecutionContext,
-        search_console: SearchConsoleResource,
-        warehouse: WarehouseResource,
-    ) -> dg.MaterializeResult:
+    def gsc_url_inspection(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        search_console, warehouse = _resources(context, scope)
         require_sync_settings(settings)
         quota = InspectionQuota(search_console.shared_quota_store, daily_budget=daily_budget)
         day = today_pacific()
@@ -137,10 +157,20 @@ def build_inspection_asset(settings: Settings, daily_budget: int) -> dg.AssetsDe
 
 
 def _check(
-    asset: str, name: str, description: str, evaluate: Callable[[sa.Connection], CheckOutcome]
+    scope: Scope,
+    asset: str,
+    name: str,
+    description: str,
+    evaluate: Callable[[sa.Connection], CheckOutcome],
 ) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name=name, description=description)
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    @dg.asset_check(
+        asset=scope.asset_key(asset),
+        name=name,
+        description=description,
+        required_resource_keys={scope.warehouse_key},
+    )
+    def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        warehouse: WarehouseResource = getattr(context.resources, scope.warehouse_key)
         with warehouse.engine.connect() as conn:
             outcome = evaluate(conn)
         return dg.AssetCheckResult(
@@ -153,10 +183,11 @@ def _check(
     return check
 
 
-def build_inventory_checks(inspection: bool) -> list[dg.AssetChecksDefinition]:
+def build_inventory_checks(scope: Scope) -> list[dg.AssetChecksDefinition]:
     """Visibility and sitemap errors (ERROR); with inspection, lost indexing (WARN)."""
     checks = [
         _check(
+            scope,
             SITES,
             "configured_properties_visible",
             "ERROR when a configured property is not visible to the credential (the usual "
@@ -164,15 +195,17 @@ def build_inventory_checks(inspection: bool) -> list[dg.AssetChecksDefinition]:
             configured_properties_visible,
         ),
         _check(
+            scope,
             SITEMAPS,
             "sitemaps_have_no_errors",
             "ERROR when a sitemap of the latest snapshot reports errors.",
             sitemaps_have_no_errors,
         ),
     ]
-    if inspection:
+    if scope.settings.url_inspection:
         checks.append(
             _check(
+                scope,
                 INSPECTION,
                 "indexing_unchanged",
                 "WARN for pages whose verdict turned from PASS to anything else, or whose "
@@ -183,12 +216,26 @@ def build_inventory_checks(inspection: bool) -> list[dg.AssetChecksDefinition]:
     return checks
 
 
-def build_inventory_schedule(asset_keys: Sequence[str]) -> dg.ScheduleDefinition:
-    """A daily schedule (07:00 Pacific, after the daily sync) of a job over the inventory assets."""
-    return dg.ScheduleDefinition(
-        name="gsc_inventory_schedule",
-        job=dg.define_asset_job(INVENTORY_JOB_NAME, selection=list(asset_keys)),
-        cron_schedule="0 7 * * *",
-        execution_timezone=PACIFIC_TIMEZONE,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+def build_inventory_definitions(scope: Scope) -> dg.Definitions:
+    """The inventory assets (and URL Inspection when enabled), their checks, a daily schedule
+    at 07:00 Pacific (after the daily sync, whose page rows rank the pages to inspect)."""
+    assets = build_inventory_assets(scope)
+    if scope.settings.url_inspection:
+        assets.append(build_inspection_asset(scope))
+    keys = [key for asset in assets for key in asset.keys]
+    job = dg.define_asset_job(scope.name(INVENTORY_JOB_NAME), selection=keys)
+    status = dg.DefaultScheduleStatus.RUNNING if scope.schedule_running else None
+    return dg.Definitions(
+        assets=assets,
+        asset_checks=build_inventory_checks(scope),
+        jobs=[job],
+        schedules=[
+            dg.ScheduleDefinition(
+                name=scope.name("gsc_inventory_schedule"),
+                job=job,
+                cron_schedule="0 7 * * *",
+                execution_timezone=PACIFIC_TIMEZONE,
+                default_status=status or dg.DefaultScheduleStatus.STOPPED,
+            )
+        ],
     )

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
 from gsc_assets.defs.checks import build_checks
 from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
+from gsc_assets.defs.inventory import build_inventory_definitions
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
 from gsc_assets.defs.runs import SYNC_JOB_NAME
 from gsc_assets.defs.schedules import build_daily_schedule
@@ -85,7 +86,7 @@ def build_instance_definitions(
         description="Every report for the selected dates, then the lifetime stats.",
     )
     assets = [*daily, lifetime, *hourly]
-    return dg.Definitions(
+    instance = dg.Definitions(
         assets=assets,
         asset_checks=checks,
         sensors=build_alert_sensors(checks, scope, [a.key for a in assets]),
@@ -99,6 +100,7 @@ def build_instance_definitions(
             scope.warehouse_key: WarehouseResource(database_url=database_url),
         },
     )
+    return dg.Definitions.merge(instance, build_inventory_definitions(scope))
 
 
 def log_not_offered(scope: Scope) -> None:

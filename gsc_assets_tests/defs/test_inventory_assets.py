@@ -1,53 +1,44 @@
 """The inventory and URL Inspection assets through Dagster, against the simulator over HTTP.
 
-Contract: materializing `gsc_sites` + `gsc_sitemaps` stores the simulator's answers and runs
-their checks (a configured property the credential cannot see fails
-`configured_properties_visible`); `gsc_url_inspection` never spends more than its daily budget
-per property, across runs.
+Contract: the default definitions hold `gsc_sites` + `gsc_sitemaps` (and `gsc_url_inspection`
+only with GSC_URL_INSPECTION); their job stores the simulator's answers and runs their checks (a
+configured property the credential cannot see fails `configured_properties_visible`);
+`gsc_url_inspection` never spends more than GSC_INSPECTION_DAILY_BUDGET per property, across
+runs; a budget above Google's quota is one clear configuration error.
 """
 
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
-from gsc_assets.defs.inventory import (
-    build_inspection_asset,
-    build_inventory_assets,
-    build_inventory_checks,
-)
-from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
+from gsc_assets.definitions import build_definitions
+from gsc_assets.defs.inventory import INVENTORY_JOB_NAME
 from gsc_assets.reports.limits import today_pacific
-from gsc_assets.settings import Settings
+from gsc_assets.settings import SettingsError
+from gsc_assets.simulator.dataset import DEFAULT_SITES
 from gsc_assets.warehouse.engine import create_schema, make_engine
+from gsc_assets_tests.defs.test_assets import env_for
 from gsc_assets_tests.sync.test_inventory import seed_pages
 
-BIG, SMALL = "https://www.example.com/", "sc-domain:example.org"
+BIG, SMALL = (spec.site_url for spec in DEFAULT_SITES)
 
 
-def resources(sim, warehouse_url: str) -> dict[str, object]:
-    return {
-        "search_console": SearchConsoleResource(
-            api_base_url=sim.base_url,
-            access_token="sim-token",
-            quota_database_url=warehouse_url,
-        ),
-        "warehouse": WarehouseResource(database_url=warehouse_url),
-    }
+def run_inventory(env: dict[str, str]) -> dg.ExecuteInProcessResult:
+    defs = build_definitions(env)
+    with dg.DagsterInstance.ephemeral() as instance:
+        return defs.resolve_job_def(INVENTORY_JOB_NAME).execute_in_process(instance=instance)
 
 
 def test_inventory_assets_store_the_answers_and_their_checks_flag_an_invisible_property(
     make_simulator, warehouse_url
 ):
     sim = make_simulator(access={"sim-token": (BIG,)})
-    settings = Settings(sites=(BIG, SMALL), access_token="sim-token")
-    assets = build_inventory_assets(settings)
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [*assets, *build_inventory_checks(inspection=False)],
-            resources=resources(sim, warehouse_url),
-            instance=instance,
-        )
+    env = env_for(sim, warehouse_url, GSC_SITES=f"{BIG},{SMALL}")
+    keys = {k.to_user_string() for k in build_definitions(env).resolve_all_asset_keys()}
+    assert {"gsc_sites", "gsc_sitemaps"} <= keys and "gsc_url_inspection" not in keys
+    result = run_inventory(env)
     assert result.success
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not checks["configured_properties_visible"].passed
@@ -63,32 +54,25 @@ def test_inventory_assets_store_the_answers_and_their_checks_flag_an_invisible_p
 def test_the_inspection_asset_stays_within_its_daily_budget_across_runs(
     make_simulator, warehouse_url
 ):
-    sim = make_simulator(sites=(sim_site(),))
+    sim = make_simulator(sites=(DEFAULT_SITES[1],))
     engine = make_engine(warehouse_url)
     create_schema(engine)
     seed_pages(engine, SMALL, 12, day=today_pacific())
     engine.dispose()
-    settings = Settings(sites=(SMALL,), access_token="sim-token")
-    asset = build_inspection_asset(settings, daily_budget=5)
-    runs = []
-    with dg.DagsterInstance.ephemeral() as instance:
-        for _ in range(2):  # a second run the same day finds the budget spent
-            runs.append(
-                dg.materialize(
-                    [asset, *build_inventory_checks(inspection=True)],
-                    resources=resources(sim, warehouse_url),
-                    instance=instance,
-                    selection=[asset.key],
-                )
-            )
+    env = env_for(sim, warehouse_url, GSC_URL_INSPECTION="true", GSC_INSPECTION_DAILY_BUDGET="5")
+    runs = [run_inventory(env) for _ in range(2)]  # the second run finds the budget spent
     assert all(run.success for run in runs)
     assert sim.inspections() == {SMALL: 5}
-    inspected = [r.asset_materializations_for_node(asset.op.name)[0].metadata for r in runs]
-    assert [m["inspected"].value for m in inspected] == [5, 0]
-    assert inspected[1]["budget_spent"].value == [SMALL]
+    metadata = [r.asset_materializations_for_node("gsc_url_inspection")[0].metadata for r in runs]
+    assert [m["inspected"].value for m in metadata] == [5, 0]
+    assert metadata[1]["budget_spent"].value == [SMALL]
 
 
-def sim_site():
-    from gsc_assets.simulator.dataset import DEFAULT_SITES
-
-    return DEFAULT_SITES[1]
+def test_a_budget_above_googles_quota_is_one_clear_message(simulator, tmp_path):
+    env = env_for(
+        simulator, f"sqlite:///{tmp_path / 'w.sqlite'}", GSC_INSPECTION_DAILY_BUDGET="2500"
+    )
+    with pytest.raises(SettingsError) as caught:
+        build_definitions(env)
+    assert str(caught.value).count("\n- ") == 1
+    assert "above Google's URL Inspection quota of 2,000" in str(caught.value)
