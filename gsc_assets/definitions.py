@@ -9,6 +9,7 @@ enter as `dg.EnvVar`, resolved at run start and never displayed in the UI.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from gsc_assets.defs.run_guard import run_hygiene_sensor
 from gsc_assets.defs.scope import Scope
 from gsc_assets.defs.slot_wait import pool_wait_timeout_from_env
 from gsc_assets.defs.wiring import Secrets, build_instance_definitions
-from gsc_assets.settings import Settings
+from gsc_assets.settings import Settings, SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -62,4 +63,14 @@ def _component_instances() -> dg.Definitions:
     return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
 
 
-defs = dg.Definitions.merge(build_definitions(), _component_instances())
+def _load() -> dg.Definitions:
+    """The code location; a configuration mistake stops it with the message block alone (every
+    problem, each naming the variable and the fix), not a traceback that buries it."""
+    try:
+        return dg.Definitions.merge(build_definitions(), _component_instances())
+    except SettingsError as error:
+        sys.stderr.write(f"{error}\n")
+        raise SystemExit(2) from None
+
+
+defs = _load()

@@ -65,3 +65,23 @@ def test_dg_checks_the_project_definitions_and_lists_the_component_type():
     )
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert "gsc_assets.SearchConsoleComponent" in listed.stdout
+
+
+def test_a_configuration_mistake_prints_the_message_block_alone():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GSC_QPM_BUDGET": "0", "GSC_SEARCH_TYPES": "web,pictures"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import gsc_assets.definitions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("invalid configuration:\n")
+    assert "GSC_QPM_BUDGET" in done.stderr and "GSC_SEARCH_TYPES" in done.stderr
