@@ -158,8 +158,10 @@ def launch_backfill_from_ui(page: Any, url: str, first: dt.date, last: dt.date) 
 
 def watch_backfill(dev: DagsterDevProcess, instance: dg.DagsterInstance, backfill_id: str) -> int:
     """Poll until the backfill and its runs are done; the most runs seen in progress at once."""
-    query = "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on "
-    "PartitionBackfill { status } } }"
+    query = (
+        "query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on "
+        "PartitionBackfill { status } } }"
+    )
     backfill_runs = RunsFilter(tags={"dagster/backfill": backfill_id})
     in_progress = RunsFilter(tags={"dagster/backfill": backfill_id}, statuses=IN_PROGRESS)
     deadline = time.monotonic() + BACKFILL_DEADLINE_SECONDS
