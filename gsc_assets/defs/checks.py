@@ -44,9 +44,13 @@ def check_dates(
     return quality.latest_run_dates(conn, report)
 
 
-def to_result(outcome: quality.CheckOutcome, dates: Sequence[dt.date]) -> dg.AssetCheckResult:
-    """A CheckOutcome as Dagster's result, the partition dates in its metadata."""
-    metadata = {**outcome.metadata, "partition_dates": [d.isoformat() for d in dates]}
+def to_result(
+    outcome: quality.CheckOutcome, dates: Sequence[dt.date] | None = None
+) -> dg.AssetCheckResult:
+    """A CheckOutcome as Dagster's result; the partition dates judged, if any, in its metadata."""
+    metadata = dict(outcome.metadata)
+    if dates is not None:
+        metadata["partition_dates"] = [d.isoformat() for d in dates]
     return dg.AssetCheckResult(
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),

@@ -13,6 +13,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from gsc_assets.defs.assets import API_POOL, require_sync_settings, sites_for_run
+from gsc_assets.defs.checks import to_result
 from gsc_assets.defs.metadata import as_metadata
 from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
 from gsc_assets.defs.resources import SearchConsoleResource, WarehouseResource
@@ -172,13 +173,7 @@ def _check(
     def check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         warehouse: WarehouseResource = getattr(context.resources, scope.warehouse_key)
         with warehouse.engine.connect() as conn:
-            outcome = evaluate(conn)
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=dg.AssetCheckSeverity(outcome.severity),
-            description=outcome.description,
-            metadata=as_metadata(outcome.metadata),
-        )
+            return to_result(evaluate(conn))
 
     return check
 
