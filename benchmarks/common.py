@@ -21,8 +21,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from gsc_assets.reports.catalogue import SITE_REPORT
 from gsc_assets.reports.slices import DaySlice
-from gsc_assets.reports.vocabulary import SearchType
+from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
@@ -256,3 +257,17 @@ def bare_bulk_insert(engine: sa.Engine, table: sa.Table, rows: Iterable[Sequence
     """
     with begin_write(engine) as conn:
         return insert_rows(conn, table, rows)
+
+
+def fetch_site_days(
+    fetcher: PartitionFetcher, client: SearchConsoleClient, days: list[DaySlice]
+) -> float:
+    """Fetch the site report (final data) for `days`, then close both; the seconds it took."""
+    started = time.perf_counter()
+    try:
+        for _ in fetcher.iter_days(days, (SITE_REPORT,), DataState.FINAL):
+            pass
+    finally:
+        fetcher.close()
+        client.close()
+    return time.perf_counter() - started

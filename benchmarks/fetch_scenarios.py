@@ -17,10 +17,11 @@ from benchmarks.common import (
     Stopwatch,
     Target,
     bare_bulk_insert,
+    fetch_site_days,
     final_days,
     http_fetcher,
 )
-from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT
 from gsc_assets.reports.slices import DaySlice
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.simulator import SimulatorConfig, running_simulator
@@ -302,14 +303,7 @@ def quota_bound(quick: bool) -> Result:
         days = days[:requests]
         sim.reset_stats()
         fetcher, client = http_fetcher(sim, concurrency=16, budget=budget)
-        started = time.perf_counter()
-        try:
-            for _ in fetcher.iter_days(days, (SITE_REPORT,), DataState.FINAL):
-                pass
-        finally:
-            fetcher.close()
-            client.close()
-        wall = time.perf_counter() - started
+        wall = fetch_site_days(fetcher, client, days)
         stats = sim.stats()
     return quota_result(
         "quota_bound",

@@ -12,11 +12,10 @@ import random
 import threading
 import time
 
-from benchmarks.common import Result, Target, final_days
+from benchmarks.common import Result, Target, fetch_site_days, final_days
 from benchmarks.fetch_scenarios import quota_result
-from gsc_assets.reports.catalogue import SITE_REPORT
 from gsc_assets.reports.slices import DaySlice
-from gsc_assets.reports.vocabulary import DataState, SearchType
+from gsc_assets.reports.vocabulary import SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import load_token_provider
 from gsc_assets.search_console.fetcher import PartitionFetcher
@@ -75,14 +74,7 @@ def quota_delayed(quick: bool) -> Result:
             max_concurrency=32,  # enough in flight to keep the budget bound despite latency
             retry_policy=RetryPolicy(base_delay_seconds=0.2, max_delay_seconds=5.0),
         )
-        started = time.perf_counter()
-        try:
-            for _ in fetcher.iter_days(days, (SITE_REPORT,), DataState.FINAL):
-                pass
-        finally:
-            fetcher.close()
-            client.close()
-        wall = time.perf_counter() - started
+        wall = fetch_site_days(fetcher, client, days)
         stats = sim.stats()
     result = quota_result(
         "quota_delayed",
