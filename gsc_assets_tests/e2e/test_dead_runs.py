@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 POOL = "gsc_api"
 TABLE = "gsc_page_daily"
 GUARD_SECONDS = 120.0  # a guard against hanging, not an assertion about speed
+STALL_MS = 20_000.0
 HYGIENE_MODULES = ("run_guard.py", "run_hygiene.py", "slot_wait.py", "instance.py")
 
 
@@ -58,7 +59,9 @@ def slot_holders(home: Path) -> set[str]:
 def kill_two_runs_mid_step(sim, env, tmp_path: Path, last: dt.date) -> tuple[set[str], float]:
     """Start two slow runs, SIGKILL both once they hold both slots; (their run ids, kill time)."""
     home = Path(env["DAGSTER_HOME"])
-    sim.configure(latency_median_ms=1500.0)
+    # Every answer takes 20 s, so each run's step holds its slot until the kill: with packed
+    # requests a 10-day step at a fast API ends within seconds and the two could miss each other.
+    sim.configure(latency_median_ms=STALL_MS, latency_p99_ms=STALL_MS)
     runs: list[ManagedProcess] = []
     for n in range(2):
         first = last - dt.timedelta(days=10 * n + 9)
@@ -79,7 +82,7 @@ def kill_two_runs_mid_step(sim, env, tmp_path: Path, last: dt.date) -> tuple[set
     for run in runs:
         run.process.wait(30)
         run.stop()
-    sim.configure(latency_median_ms=0.0)
+    sim.configure(latency_median_ms=0.0, latency_p99_ms=None)
     assert slot_holders(home) == held, "the killed runs should still hold their slots"
     return held, killed_at
 
