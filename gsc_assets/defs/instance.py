@@ -25,6 +25,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.instance.ref import InstanceRef
 
+from gsc_assets.defs.assets import API_POOL
 from gsc_assets.defs.run_hygiene import reap_dead_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,11 @@ def init_instance(home: Path, source: Path, *, force: bool = False) -> list[str]
         with open_instance(home) as instance:
             instance.upgrade(print_fn=lambda _: None)
             done.append(f"instance storage migrated: {type(instance.run_storage).__name__}")
+            # Parallel first runs would each create the pool's limit row; on Postgres all but
+            # one then fail (duplicate key on concurrency_limits), so it is created here, once.
+            if instance.event_log_storage.initialize_concurrency_limit_to_default(API_POOL):
+                limit = instance.event_log_storage.get_concurrency_info(API_POOL).slot_count
+                done.append(f"pool {API_POOL}: {limit} slots")
     return done
 
 

@@ -60,6 +60,9 @@ def test_parallel_first_runs_on_a_home_prepared_by_instance_init_all_succeed(
 ):
     sim = make_simulator()
     home = init_dagster_home(tmp_path / "dagster_home")
+    with open_instance(home) as instance:
+        # The pool exists before any run: first runs racing to create it fail on Postgres.
+        assert instance.event_log_storage.get_concurrency_info(POOL).slot_count == 2
     env = settings_env(sim, home, tmp_path)
     last = today_pacific() - dt.timedelta(days=4)
     runs = [

@@ -36,7 +36,8 @@ def test_default_instance_is_sqlite_under_dagster_home_with_the_documented_caps(
 
     with open_instance(home) as instance:
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
-        assert type(instance.event_log_storage).__name__ == "SqliteEventLogStorage"
+        # Dagster's SQLite event log with an atomic pool slot claim (defs/sqlite_slots.py).
+        assert type(instance.event_log_storage).__name__ == "AtomicSlotSqliteEventLogStorage"
         assert type(instance.schedule_storage).__name__ == "SqliteScheduleStorage"
         config = instance.get_concurrency_config()
         assert config.pool_config.pool_granularity.value == "op"
