@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,23 @@ def test_sync_assets_are_daily_partitioned_in_pacific_time_and_pooled():
         assert partitions.timezone == "America/Los_Angeles"
         assert partitions.get_first_partition_key() == "2026-10-01"
         assert asset.backfill_policy == dg.BackfillPolicy.single_run()
+
+
+def test_daily_reports_carry_dagsters_freshness_policy_and_every_asset_links_its_code():
+    defs = build_definitions({"GSC_SITES": "https://a.example/", "GSC_URL_INSPECTION": "true"})
+    graph = defs.resolve_asset_graph()
+    for name in SYNC_ASSETS:
+        policy = graph.get(dg.AssetKey(name)).freshness_policy
+        assert policy is not None, name
+        assert (policy.warn_window.to_timedelta(), policy.fail_window.to_timedelta()) == (
+            dt.timedelta(hours=26),
+            dt.timedelta(hours=48),
+        )
+    keys = graph.get_all_asset_keys()
+    assert {"gsc_sites", "gsc_url_inspection", "gsc_page_lifetime"} <= {k.path[-1] for k in keys}
+    for key in keys:
+        references = graph.get(key).metadata["dagster/code_references"].code_references
+        assert [Path(ref.file_path).parent for ref in references] == [ROOT / "gsc_assets" / "defs"]
 
 
 def test_dagster_cli_validates_the_project_definitions():

@@ -6,6 +6,7 @@ each date atomically -> metadata. The work itself lives in `sync.py` and the lay
 
 # No `from __future__ import annotations`: Dagster inspects the context annotation at runtime.
 
+import datetime as dt
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +30,12 @@ from gsc_assets.warehouse.schema import gsc_page_lifetime, table_for
 SITE_TAG = "gsc/site"  # a run tagged with one configured site syncs only that site
 API_POOL = "gsc_api"  # a Dagster concurrency pool: caps sync steps on every launch path
 STATS_GROUP = "stats"
+# Dagster's asset freshness (shown in the UI, alertable): the daily schedule materializes every
+# report once a day, so a day without a materialization WARNs and two FAIL. It is asset-level (any
+# partition counts); the `is_fresh` check judges the newest *final* date per site.
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=48), warn_window=dt.timedelta(hours=26)
+)
 
 
 class SyncConfigurationError(dg.Failure):
@@ -63,6 +70,7 @@ def _report_asset(report: Report, scope: Scope) -> dg.AssetsDefinition:
         required_resource_keys={scope.search_console_key, scope.warehouse_key},
         metadata=table_metadata(table_for(report)),
         description=describe_report(report),
+        freshness_policy=DAILY_FRESHNESS,
     )
     def report_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         require_sync_settings(settings)
@@ -106,6 +114,16 @@ def table_metadata(table: sa.Table) -> dict[str, Any]:
         "dagster/table_name": table.name,
         "dagster/column_schema": table_schema(table, lifetime=table.name == "gsc_page_lifetime"),
     }
+
+
+def with_code_references(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """The assets with a link to the code that computes each (the UI's "Code" link)."""
+    with warnings.catch_warnings():
+        # Code references are Beta in Dagster 1.13 and warn several times per asset at every
+        # load; the link is worth having, the warning lines are noise in every CLI call.
+        warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*CodeReference")
+        warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*code_references")
+        return list(dg.with_source_code_references(assets))
 
 
 def require_sync_settings(settings: Settings) -> None:

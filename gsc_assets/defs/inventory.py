@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import sqlalchemy as sa
 
-from gsc_assets.defs.assets import API_POOL, require_sync_settings, sites_for_run
+from gsc_assets.defs.assets import (
+    API_POOL,
+    require_sync_settings,
+    sites_for_run,
+    with_code_references,
+)
 from gsc_assets.defs.checks import to_result
 from gsc_assets.defs.metadata import as_metadata
 from gsc_assets.defs.partitions import PACIFIC_TIMEZONE
@@ -221,7 +226,7 @@ def build_inventory_definitions(scope: Scope) -> dg.Definitions:
     job = dg.define_asset_job(scope.name(INVENTORY_JOB_NAME), selection=keys)
     status = dg.DefaultScheduleStatus.RUNNING if scope.schedule_running else None
     return dg.Definitions(
-        assets=assets,
+        assets=with_code_references(assets),
         asset_checks=build_inventory_checks(scope),
         jobs=[job],
         schedules=[

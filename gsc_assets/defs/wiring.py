@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import dagster as dg
 import sqlalchemy as sa
 
-from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset
+from gsc_assets.defs.assets import build_lifetime_asset, build_report_asset, with_code_references
 from gsc_assets.defs.checks import build_checks
 from gsc_assets.defs.hourly import HOURLY_JOB_NAME, build_hourly_asset, build_hourly_schedule
 from gsc_assets.defs.inventory import build_inventory_definitions
@@ -85,7 +85,7 @@ def build_instance_definitions(
         selection=[*(asset.key for asset in daily), lifetime.key],
         description="Every report for the selected dates, then the lifetime stats.",
     )
-    assets = [*daily, lifetime, *hourly]
+    assets = with_code_references([*daily, lifetime, *hourly])
     instance = dg.Definitions(
         assets=assets,
         asset_checks=checks,
