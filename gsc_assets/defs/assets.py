@@ -123,7 +123,8 @@ def with_code_references(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDef
         # load; the link is worth having, the warning lines are noise in every CLI call.
         warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*CodeReference")
         warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*code_references")
-        return list(dg.with_source_code_references(assets))
+        linked = dg.with_source_code_references(assets)
+    return [asset for asset in linked if isinstance(asset, dg.AssetsDefinition)]
 
 
 def require_sync_settings(settings: Settings) -> None:
