@@ -200,6 +200,21 @@ def row_tuples(
     return list(zip(*key_lists, clicks, impressions, ctr, position, strict=True))
 
 
+def plain_numbers(g: Grouped, has_position: bool) -> bool:
+    """True when every metric of the rows `row_tuples` makes is 0 or finite with
+    1e-4 <= |value| < 1e16: where msgspec spells a float exactly as `json.dumps` does (outside
+    it msgspec writes 1e16 / 0.00001 where json writes 1e+16 / 1e-05, and null for NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        columns = [g.clicks, g.impressions, g.clicks / g.impressions]
+        if has_position:
+            columns.append(g.position_sum / g.impressions)
+    for column in columns:
+        size = np.abs(column)
+        if not np.all((size == 0) | ((size >= 1e-4) & (size < 1e16))):  # NaN compares False
+            return False
+    return True
+
+
 def _hour_keys(dates: Sequence[dt.date]) -> np.ndarray:
     """[day index, hour index] -> Google's hour key, for the request's dates."""
     keys = np.full((len(dates), MAX_HOURS_PER_DAY), "", dtype=object)

@@ -243,11 +243,10 @@ class SimulatorApp:
         if refused:
             message = f"Request refused for {refused[0].isoformat()} (simulated refusal)."
             return json_answer(400, envelopes.bad_request(message))
-        result = self.service.result(
+        body, page_rows = self.service.page(
             site_url, spec, self.today(), published_through=self.published_through()
         )
-        page_rows = max(0, min(spec.row_limit, len(result.rows) - spec.start_row))
-        return Answer(200, result.page_body(spec.start_row, spec.row_limit), rows=page_rows)
+        return Answer(200, body, rows=page_rows)
 
     def _token(self, config: SimulatorConfig, body: bytes) -> Answer:
         if self.faults.chance(config.token_failure_rate):
