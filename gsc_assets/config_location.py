@@ -17,6 +17,6 @@ LOCATION_VARIABLES: dict[str, str] = {
     "GSC_POOL_WAIT_TIMEOUT_SECONDS": "a step waiting longer than this for a `gsc_api` slot fails "
     "the run, naming the holders (default 3600; 0 = no limit)",
     "GSC_DAGSTER_PG_URL": "the Dagster instance's PostgreSQL URL "
-    "(`postgresql+psycopg2://user@host/db`), read only by `dagster_postgres.yaml`; default: the "
-    "instance is SQLite under DAGSTER_HOME; secret",
+    "(`postgresql+psycopg2://user@host/db`), read only by `deploy/dagster_postgres.yaml`; "
+    "default: the instance is SQLite under DAGSTER_HOME; secret",
 }

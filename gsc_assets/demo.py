@@ -98,7 +98,7 @@ NEXT_STEP = (
 def _ui_home() -> Path:
     """A persistent instance for the UI to show the demo's runs."""
     home = Path(".dagster_home").resolve()
-    init_instance(home, Path(__file__).resolve().parents[1] / "dagster.yaml")
+    init_instance(home, Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml")
     return home
 
 

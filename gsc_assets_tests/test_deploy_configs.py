@@ -21,7 +21,9 @@ INSTANCE_FILES = ["dagster-k8s.yaml", "dagster-docker.yaml", "dagster-celery.yam
 
 def test_every_deploy_file_is_yaml_and_listed_here():
     files = sorted(p.name for p in DEPLOY.glob("*.yaml"))
-    assert files == sorted([*INSTANCE_FILES, "celery-worker.yaml"])
+    # dagster.yaml and dagster_postgres.yaml: the single-machine instances (test_instance_storage).
+    local = ["dagster.yaml", "dagster_postgres.yaml"]
+    assert files == sorted([*INSTANCE_FILES, *local, "celery-worker.yaml"])
     for name in files:
         assert isinstance(yaml.safe_load((DEPLOY / name).read_text()), dict), name
 
@@ -78,7 +80,7 @@ def test_executor_setting_selects_dagsters_executors_and_requires_a_broker_for_c
 
 @pytest.mark.parametrize("name", INSTANCE_FILES)
 def test_every_instance_file_monitors_runs_like_the_repositorys(name):
-    shipped = yaml.safe_load((DEPLOY.parent / "dagster.yaml").read_text())["run_monitoring"]
+    shipped = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["run_monitoring"]
     config = yaml.safe_load((DEPLOY / name).read_text())
     assert shipped["enabled"] is True and shipped["max_runtime_seconds"] > 0
     assert shipped["free_slots_after_run_end_seconds"] > 0

@@ -29,7 +29,7 @@ from gsc_assets.defs.assets import API_POOL
 from gsc_assets.defs.run_hygiene import reap_dead_runs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-INSTANCE_FILES = {"sqlite": "dagster.yaml", "postgres": "dagster_postgres.yaml"}
+INSTANCE_FILES = {"sqlite": "deploy/dagster.yaml", "postgres": "deploy/dagster_postgres.yaml"}
 LOCK_NAME = ".gsc_instance_init.lock"
 
 
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
         "--storage",
         choices=sorted(INSTANCE_FILES),
         default="sqlite",
-        help="sqlite: the repository's dagster.yaml; postgres: dagster_postgres.yaml "
+        help="sqlite: deploy/dagster.yaml; postgres: deploy/dagster_postgres.yaml "
         "(needs GSC_DAGSTER_PG_URL)",
     )
     init.add_argument("--config", help="another instance file to install instead")

@@ -61,7 +61,7 @@ def test_claims_fill_the_pool_and_then_block(tmp_path: Path):
 def test_the_shipped_instance_uses_it_in_its_directory(tmp_path: Path):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO_ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
     # Opened from its directory alone (no DAGSTER_HOME), as `dagster dev` opens a temporary home.
     with open_instance(home) as instance:
         storage = instance.event_log_storage

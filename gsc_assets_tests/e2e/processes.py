@@ -64,7 +64,7 @@ def make_dagster_home(directory: Path, instance_yaml: str | Path | None = None) 
     home = directory.resolve()
     home.mkdir(parents=True, exist_ok=True)
     if instance_yaml is None:
-        instance_yaml = REPO_ROOT / "dagster.yaml"
+        instance_yaml = REPO_ROOT / "deploy" / "dagster.yaml"
     if isinstance(instance_yaml, Path):
         shutil.copyfile(instance_yaml, home / "dagster.yaml")
     else:

@@ -85,7 +85,9 @@ def test_celery_workers_share_one_quota_and_store_exactly_the_api_rows(
     sim = make_simulator()
     site = sim.sites[0]
     queue = f"gsc_test_{uuid.uuid4().hex[:10]}"  # stale tasks of other runs cannot reach us
-    home = make_dagster_home(tmp_path / "dagster_home", REPO_ROOT / "dagster_postgres.yaml")
+    home = make_dagster_home(
+        tmp_path / "dagster_home", REPO_ROOT / "deploy" / "dagster_postgres.yaml"
+    )
     settings_env = {
         "GSC_API_BASE_URL": sim.base_url,
         "GSC_ACCESS_TOKEN": "sim-token",

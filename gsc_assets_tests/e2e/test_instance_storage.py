@@ -51,8 +51,8 @@ def test_default_instance_is_sqlite_under_dagster_home_with_the_documented_caps(
 
 
 def test_postgres_instance_yaml_differs_from_the_default_only_in_storage():
-    default = instance_yaml("dagster.yaml")
-    postgres = instance_yaml("dagster_postgres.yaml")
+    default = instance_yaml("deploy/dagster.yaml")
+    postgres = instance_yaml("deploy/dagster_postgres.yaml")
 
     assert postgres.pop("storage") == {"postgres": {"postgres_url": {"env": "GSC_DAGSTER_PG_URL"}}}
     assert postgres == default
@@ -68,7 +68,7 @@ def dagster_database_url(fresh_database: str) -> str:
 def test_cli_materialization_lands_in_the_postgres_instance(
     simulator, tmp_path, monkeypatch, dagster_database_url
 ):
-    home = make_dagster_home(tmp_path / "home", REPO_ROOT / "dagster_postgres.yaml")
+    home = make_dagster_home(tmp_path / "home", REPO_ROOT / "deploy" / "dagster_postgres.yaml")
     day = today_pacific() - dt.timedelta(days=5)
     env = gsc_env(
         dagster_home=home,

@@ -32,7 +32,7 @@ RUNS = 3
 
 
 def pool_limit() -> int:
-    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    config = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.yaml").read_text())
     return int(config["concurrency"]["pools"]["default_limit"])
 
 

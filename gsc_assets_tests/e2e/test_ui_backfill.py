@@ -203,7 +203,7 @@ def test_ui_backfill_respects_the_run_cap_and_stores_exactly_the_api_rows(
     chromium, make_simulator, tmp_path
 ):
     sim = make_simulator()
-    instance_yaml = (REPO_ROOT / "dagster.yaml").read_text()
+    instance_yaml = (REPO_ROOT / "deploy" / "dagster.yaml").read_text()
     cap = backfill_run_cap(yaml.safe_load(instance_yaml))
     home = make_dagster_home(tmp_path / "dagster_home", instance_yaml)
     warehouse_url = f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
