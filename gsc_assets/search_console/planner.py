@@ -7,7 +7,7 @@ type. So:
   the rows expected for them fit one page: a report without dimensions besides the date holds
   one row a day (the site report, the totals); other reports' rows per day are learned from
   recent days of the same site/report/type (`expected`), and without that history a date is
-  requested alone;
+  requested alone; such a request spans at most a month, as an estimate can be far too low;
 - no page is requested past the known cap: `RangeRequest.row_cap` is days x 50,000 (days x 1
   or x 24 without other dimensions), and paging stops when start_row reaches it;
 - reports whose rows do not name their date (searchAppearance: date cannot be a dimension) and
@@ -31,6 +31,11 @@ from gsc_assets.reports.vocabulary import SearchType
 # Rows per day are estimated from the largest recent day, plus this margin: a request planned
 # to return exactly a full page would cost one more (empty) request.
 ESTIMATE_MARGIN = 1.1
+# An estimate can be far too low: the probe date may predate the site's growth, or hold nothing
+# (before the site existed, or outside retention). A request of a report with dimensions spans at
+# most a month, so a wrong estimate costs at most a month of rows held until the request's last
+# page, never the whole range in one request (16 months: 16 requests instead of 1).
+MAX_DAYS_PER_ESTIMATED_REQUEST = 31
 SiteType = tuple[str, SearchType]
 
 
@@ -105,7 +110,7 @@ def days_per_request(
     if rows_per_day is None:
         return 1
     per_day = max(1, math.ceil(rows_per_day * ESTIMATE_MARGIN))
-    return max(1, (row_limit - 1) // per_day)
+    return max(1, min(MAX_DAYS_PER_ESTIMATED_REQUEST, (row_limit - 1) // per_day))
 
 
 def plan_requests(

@@ -54,8 +54,14 @@ def test_rows_per_day_learned_decide_how_many_dates_share_a_page():
     # 20,000 rows a day: a date alone; 25,000 or more (up to the cap): a date alone too.
     for rows in (20_000, 25_000, 50_000):
         assert len(plan_requests(PAGE_QUERY_REPORT, days(30), {(SITE, WEB): rows})) == 30
-    # No rows recently: pack everything (a page that comes back full is simply followed).
+    # No rows recently: pack a month at most (a page that comes back full is simply followed;
+    # the estimate may be wrong, e.g. a probe date before the site existed).
     assert spans(plan_requests(PAGE_REPORT, days(30), {(SITE, WEB): 0})) == [(0, 30)]
+    for rows in (0, 3, 100):
+        plans = plan_requests(PAGE_REPORT, days(486), {(SITE, WEB): rows})
+        assert [p.days for p in plans] == [31] * 15 + [21], rows
+    # Reports without dimensions know their rows exactly: 16 months in one request.
+    assert spans(plan_requests(SITE_REPORT, days(486))) == [(0, 486)]
 
 
 def test_without_history_a_date_is_requested_alone_after_one_probe_per_site_and_type():
