@@ -286,7 +286,8 @@ class SimulatorProcess(ManagedProcess):
 
 
 class DagsterDevProcess(ManagedProcess):
-    """`dagster dev -m gsc_assets.definitions` (webserver + daemon) on a free port.
+    """`dg dev` in the checkout (webserver + daemon on the project's code location, what the
+    README and `demo --ui` run) on a free port.
 
     `env` must hold DAGSTER_HOME (see `gsc_env`). Started means the webserver answers
     `/server_info`; call `wait_for_daemons()` before relying on schedules, queues or backfills.
@@ -296,8 +297,7 @@ class DagsterDevProcess(ManagedProcess):
         self.port = port or free_port()
         self.dagster_home = Path(env["DAGSTER_HOME"])
         args = [
-            venv_bin("dagster"), "dev", "-m", DEFINITIONS_MODULE,
-            "--host", "127.0.0.1", "--port", str(self.port),
+            venv_bin("dg"), "dev", "--host", "127.0.0.1", "--port", str(self.port),
         ]  # fmt: skip
         super().__init__(args, env, log_dir / f"dagster-dev-{self.port}.log")
         self.wait_until(
