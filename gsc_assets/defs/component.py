@@ -20,6 +20,7 @@ from gsc_assets.config import SearchConsoleConfig, field_variables, to_environ
 from gsc_assets.defs.run_guard import build_run_hygiene_sensor
 from gsc_assets.defs.scope import PREFIX_PATTERN, Scope
 from gsc_assets.defs.wiring import Secrets, build_instance_definitions
+from gsc_assets.search_console.rate_limiter import DEFAULT_BUDGET_QPM
 from gsc_assets.settings import Settings, SettingsError
 
 ENV_TEMPLATE = re.compile(r"^\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
@@ -71,7 +72,7 @@ def scaffold_attributes(key_prefix: str) -> dict[str, Any]:
         "search_types": ["web"],
         "reports": ["site", "page", "page_query"],
         "data_state": "all",
-        "qpm_budget": 960,
+        "qpm_budget": DEFAULT_BUDGET_QPM,
     }
 
 

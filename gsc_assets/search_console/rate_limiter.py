@@ -1,9 +1,10 @@
 """Quota-exact admission: per-site and per-credential sliding 60-second windows.
 
-Search Console counts queries per site and per user (credential) over a minute (GSC_API.md
-"Quotas"). A request is admitted only when it fits BOTH budgets, so in no sliding window of
-`window_seconds` are more than the budget accepted, across the threads of a run (an
-`InMemoryQuotaStore`) or across processes and machines (`warehouse.quota_store.SqlQuotaStore`).
+Search Console counts queries per site and per user (credential) over a minute
+(docs/search_console_api.md "Limits"). A request is admitted only when it fits BOTH budgets,
+so in no sliding window of `window_seconds` are more than the budget accepted, across the
+threads of a run (an `InMemoryQuotaStore`) or across processes and machines
+(`warehouse.quota_store.SqlQuotaStore`).
 
 Sliding log, not token bucket: a token bucket lets a full burst through at every refill
 boundary, so a server counting any 60 s window could see up to twice the budget; a log cannot.
@@ -43,7 +44,7 @@ __all__ = [
     "wait_for_bucket",
 ]
 
-DEFAULT_BUDGET_QPM = 960  # 80% of Google's 1,200 QPM (GSC_API.md), headroom for other tools
+DEFAULT_BUDGET_QPM = 960  # 80% of Google's 1,200 QPM, headroom for other tools
 MIN_FACTOR = 0.1
 THROTTLE_CUT = 0.5
 RECOVERY_STEP = 0.05

@@ -1,7 +1,7 @@
 """What Search Console's answers mean: error envelopes -> errors.py classes (query bodies ->
 QueryPage are query_pages.py's).
 
-API facts this module relies on (GSC_API.md):
+API facts this module relies on (docs/search_console_api.md):
 - errors come in Google's envelope `{"error": {code, message, status, errors: [{reason, domain}],
   details: [{reason}]}}`, but proxies answer HTML: statuses are classified even without JSON;
 - QPM quota is 429, or a 403 with usageLimits reasons / "quota exceeded"; load quota ("wait
@@ -158,7 +158,8 @@ def _classify(status: int, info: GoogleErrorInfo) -> tuple[type[errors.SearchCon
     if status == 400:
         return errors.BadRequestError, (
             "This request will fail the same way every time: check the report's dimensions, "
-            "search type, aggregation type, row limit and dates (GSC_API.md lists known 400s)."
+            "search type, aggregation type, row limit and dates (docs/search_console_api.md "
+            "lists known 400s)."
         )
     return errors.BadRequestError, (
         "Unexpected status for this endpoint: check the configured API base URL."
