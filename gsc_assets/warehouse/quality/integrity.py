@@ -20,6 +20,7 @@ from gsc_assets.warehouse.quality.common import (
     dates_metadata,
     latest_syncs_of,
     nearly_equal,
+    rows_on,
     slice_key,
 )
 from gsc_assets.warehouse.schema import gsc_page_daily, table_for
@@ -58,7 +59,7 @@ def _stored_sums(
             sa.func.count().label("n"),
             *(sa.func.coalesce(sa.func.sum(c[m]), 0.0).label(m) for m in SUMMED_METRICS),
         )
-        .where(c.date.in_(dates))
+        .where(rows_on(conn, table, dates))
         .group_by(c.site_url, c.date, c.search_type)
     )
     return {
@@ -157,7 +158,7 @@ def has_no_duplicate_keys(
     key = [column for column in table.columns if column.primary_key]
     groups = sa.select(*key, sa.func.count().label("copies")).group_by(*key)
     if dates is not None:
-        groups = groups.where(table.c.date.in_(dates))
+        groups = groups.where(rows_on(conn, table, dates))
     duplicated = groups.having(sa.func.count() > 1).subquery()
     count = conn.execute(sa.select(sa.func.count()).select_from(duplicated)).scalar_one()
     examples = conn.execute(sa.select(duplicated).limit(MAX_EXAMPLES)).mappings().all()
@@ -182,7 +183,9 @@ def has_no_url_variants(conn: sa.Connection, dates: Sequence[dt.date]) -> CheckO
     """
     page = gsc_page_daily.c
     stmt = (
-        sa.select(page.site_url, page.search_type, page.page).where(page.date.in_(dates)).distinct()
+        sa.select(page.site_url, page.search_type, page.page)
+        .where(rows_on(conn, gsc_page_daily, dates))
+        .distinct()
     )
     pages_by_scope: dict[tuple[str, str], list[str]] = defaultdict(list)
     for row in conn.execute(stmt):

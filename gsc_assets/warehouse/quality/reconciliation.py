@@ -28,6 +28,7 @@ from gsc_assets.warehouse.quality.common import (
     dates_metadata,
     latest_syncs_of,
     nearly_equal,
+    rows_on,
     slice_key,
 )
 from gsc_assets.warehouse.quality.integrity import rows_match_sync_log
@@ -86,7 +87,7 @@ def slice_sums(conn: sa.Connection, report: Report, dates: Sequence[dt.date]) ->
             sa.func.sum(table.c.clicks).label("clicks"),
             sa.func.sum(table.c.impressions).label("impressions"),
         )
-        .where(table.c.date.in_(dates))
+        .where(rows_on(conn, table, dates))
         .group_by(table.c.site_url, table.c.date, table.c.search_type)
         .subquery()
     )
