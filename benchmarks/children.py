@@ -43,15 +43,23 @@ def run(first: str, last: str) -> None:
     print(json.dumps({"success": result.success}), flush=True)  # noqa: T201
 
 
-def memory(base_url: str, report_name: str, days: str, url: str, last_final: str) -> None:
-    """Fetch and write `days` days of one report; print rows, seconds and peak RSS."""
+def memory(
+    base_url: str, report_name: str, days: str, url: str, last_final: str, how: str = "days"
+) -> None:
+    """Fetch and write `days` days of one report; print rows, seconds and peak RSS.
+
+    how="days": one-day requests (`iter_days`), each day written by `replace_partition`;
+    how="sync": `sync_report` with its defaults, as the assets run it (packed requests, the
+    reconciliation's totals, each date published and audited).
+    """
     from gsc_assets.reports.catalogue import CORE_REPORTS
     from gsc_assets.reports.slices import DaySlice
-    from gsc_assets.reports.vocabulary import DataState
+    from gsc_assets.reports.vocabulary import DataState, SearchType
     from gsc_assets.search_console.client import SearchConsoleClient
     from gsc_assets.search_console.credentials import load_token_provider
     from gsc_assets.search_console.fetcher import PartitionFetcher
     from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter
+    from gsc_assets.sync.daily import sync_report
     from gsc_assets.warehouse.engine import create_schema, make_engine
     from gsc_assets.warehouse.writes import replace_partition
 
@@ -73,6 +81,18 @@ def memory(base_url: str, report_name: str, days: str, url: str, last_final: str
     ]
     rows, started = 0, time.perf_counter()
     try:
+        if how == "sync":
+            dates = sorted(day.date for day in slices)
+            rows = sync_report(
+                fetcher,
+                engine,
+                report,
+                dates,
+                sites=[slices[0].site_url],
+                search_types=[SearchType.WEB],
+                data_state=DataState.FINAL,
+            ).rows_written
+            slices = []
         for _day, result in fetcher.iter_days(slices, (report,), DataState.FINAL):
             batch = result[report.name]
             replace_partition(engine, report, [batch])

@@ -165,19 +165,34 @@ def memory(quick: bool) -> Result:
     """Peak RSS of a child process: one 50k-row day, and a 60-day run, fetched and written."""
     long_run = 20 if quick else 60
     runs = [
-        ("one page x query day (50k rows)", "page_query", 1, {}),
-        (f"{long_run}-day run, page x query (~50k rows a day)", "page_query", long_run, {}),
+        ("one page x query day (50k rows)", "page_query", 1, {}, "days"),
+        (
+            f"{long_run}-day run, page x query (~50k rows a day), one-day requests",
+            "page_query",
+            long_run,
+            {},
+            "days",
+        ),
+        (
+            f"{long_run}-day run, page x query, sync_report with its defaults (packed requests, "
+            "totals, audit)",
+            "page_query",
+            long_run,
+            {},
+            "sync",
+        ),
         (
             f"{long_run}-day run, MALLOC_ARENA_MAX=2 (diagnosis, not the target)",
             "page_query",
             long_run,
             {"MALLOC_ARENA_MAX": "2"},
+            "days",
         ),
     ]
     rows, peaks = [], {}
     unlimited = ("--qpm-per-site", "off", "--qpm-per-user", "off")
     with ExternalSimulator(*unlimited) as sim, tempfile.TemporaryDirectory() as tmp:
-        for label, report, days, env in runs:
+        for label, report, days, env, how in runs:
             out = subprocess.run(
                 [
                     sys.executable,
@@ -189,6 +204,7 @@ def memory(quick: bool) -> Result:
                     str(days),
                     f"sqlite:///{tmp}/{uuid.uuid4().hex[:6]}.sqlite",
                     (sim.today() - dt.timedelta(days=5)).isoformat(),
+                    how,
                 ],
                 cwd=ROOT,
                 capture_output=True,
@@ -197,7 +213,8 @@ def memory(quick: bool) -> Result:
                 env={**os.environ, **env},
             )
             figures = json.loads(out.stdout.strip().splitlines()[-1])
-            peaks.setdefault(days, figures["peak_rss_mb"])  # the target: default malloc
+            if not env:  # the target: default malloc, both ways of running
+                peaks[days] = max(peaks.get(days, 0.0), figures["peak_rss_mb"])
             rows.append(
                 [
                     label,
@@ -216,7 +233,7 @@ def memory(quick: bool) -> Result:
         rows=rows,
         targets=[
             Target(
-                f"< 300 MB for the {long_days}-day run",
+                f"< 300 MB for the {long_days}-day runs (default malloc, the larger peak)",
                 f"{peaks[long_days]:.0f} MB",
                 peaks[long_days] < 300,
             )
