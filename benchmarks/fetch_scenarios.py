@@ -120,7 +120,7 @@ def latency_bound(quick: bool) -> Result:
             ),
         ],
         notes=[
-            "Fetcher defaults (max_pending_days=64, max_pending_rows=100,000). Days are delivered "
+            "Fetcher defaults (max_pending_days=64, max_pending_rows=150,000). Days are delivered "
             "in order, so at most max_pending_days are in flight: earlier runs with a window of "
             "8 (the old default) and then 2 x workers measured 7.3x / 8.5x and 6.4x / 5.9x at 16 "
             "workers - one slow (p99) day held the window while the other workers idled; only "

@@ -243,7 +243,7 @@ def memory(quick: bool) -> Result:
             "process of its own. A first run read ru_maxrss, which Linux inherits from the parent "
             "across fork + exec, and reported the benchmark parent's 1.6 GB (its in-process "
             "simulator's cached data), not the pipeline's.",
-            "Fetcher defaults: 8 workers, max_pending_rows=100,000 (about two 50k-row days). "
+            "Fetcher defaults: 8 workers, max_pending_rows=150,000 (about three 50k-row days). "
             "The MALLOC_ARENA_MAX=2 row shows how much of the peak is glibc's per-thread malloc "
             "arenas (every worker thread decodes 25k-row pages into its own arena) rather than "
             "live rows; it is a deployment setting, so the target is judged on the default.",

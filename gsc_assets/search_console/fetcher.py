@@ -18,6 +18,8 @@ Memory stays flat: at most `max_pending_days` jobs are in progress or waiting to
 and fewer when they are big: a job is submitted only while the pending jobs' expected rows plus
 one more fit in `max_pending_rows` (a job is expected to hold as many rows as the largest
 delivered so far, one full page before the first; one pending job is always allowed).
+The default, 150,000 rows, keeps three 50,000-row days coming while one is written: with two,
+the writer waited for fetches about a fifth of a run (BENCHMARKS.md "core_requests").
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class PartitionFetcher:
         retry_policy: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so safe to share
         clock: Clock | None = None,
         max_pending_days: int = 64,
-        max_pending_rows: int = 100_000,
+        max_pending_rows: int = 150_000,
         cancel_event: threading.Event | None = None,
         progress: Callable[[str], None] | None = None,
         progress_interval_seconds: float = 30.0,
