@@ -10,9 +10,10 @@ goes to the reference path (`json.loads` + `parse_query_response`), which either
 precise error or, for JSON the typed decoder is stricter about (NaN literals, huge numbers),
 accepts the body exactly as before. msgspec accepts nothing the reference path refuses.
 
-API facts (GSC_API.md): an empty page has no `rows` key; a query without dimensions returns
-one row without `keys`; metrics are JSON doubles; discover / googleNews rows have no position;
-`metadata.first_incomplete_date` / `firstIncompleteDate` (both spellings are seen).
+API facts (docs/search_console_api.md): an empty page has no `rows` key; a query without
+dimensions returns one row without `keys`; metrics are JSON doubles; discover / googleNews rows
+have no position; `metadata.first_incomplete_date` / `firstIncompleteDate` (both spellings are
+seen).
 """
 
 from __future__ import annotations
