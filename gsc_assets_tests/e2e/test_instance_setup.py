@@ -24,7 +24,13 @@ from gsc_assets_tests.e2e.processes import (
     open_instance,
     start_materialize,
 )
-from gsc_assets_tests.e2e.test_dead_runs import GUARD_SECONDS, POOL, slot_holders, wait_for
+from gsc_assets_tests.e2e.test_dead_runs import (
+    GUARD_SECONDS,
+    POOL,
+    STALL_MS,
+    slot_holders,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -86,9 +92,10 @@ def test_parallel_first_runs_on_a_home_prepared_by_instance_init_all_succeed(
 def test_a_step_blocked_on_a_held_slot_logs_the_holder_and_gives_up_after_the_limit(
     make_simulator, tmp_path
 ):
-    # The holder syncs page x query: the bigger site's days reach the row cap, so each costs two
-    # requests that are not packed with other days; 2 s each, one at a time: about 50 s.
-    sim = make_simulator(latency_median_ms=2000.0)
+    # Every answer takes 20 s and the holder sends one request at a time, so it holds its slot
+    # for minutes, however fast the blocked run starts and gives up (at 2 s an answer the holder
+    # once finished first on a loaded CI machine).
+    sim = make_simulator(latency_median_ms=STALL_MS, latency_p99_ms=STALL_MS)
     home = init_dagster_home(tmp_path / "dagster_home")
     with open_instance(home) as instance:
         instance.event_log_storage.set_concurrency_slots(POOL, 1)
