@@ -76,11 +76,7 @@ def report_table(report: Report) -> sa.Table:
     must not create tables for reports nobody configured.
     """
     existing = schema.metadata.tables.get(report.table)
-    if existing is not None:
-        return existing
-    table = schema.table_for(report)
-    schema.metadata.remove(table)
-    return table
+    return existing if existing is not None else schema.table_for(report, into=sa.MetaData())
 
 
 def documented_tables() -> list[sa.Table]:

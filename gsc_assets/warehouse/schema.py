@@ -52,8 +52,9 @@ def _metric_columns() -> list[sa.Column]:
     ]
 
 
-def table_for(report: Report) -> sa.Table:
-    """The table of `report`, built from its dimensions and registered in `metadata`.
+def table_for(report: Report, into: sa.MetaData = metadata) -> sa.Table:
+    """The table of `report`, built from its dimensions and registered in `into` (the
+    warehouse's `metadata`, whose tables the warehouse creates, unless told otherwise).
 
     Hourly reports add `hour` (Google's key, `2025-04-07T00:00:00-07:00`) to the natural key and
     an `is_complete` flag: false from metadata.first_incomplete_hour on (the hour may change).
@@ -62,7 +63,7 @@ def table_for(report: Report) -> sa.Table:
         raise ValueError(f"report {report.name!r} is not stored: it names no table")
     hour = ("hour",) if report.is_hourly else ()
     extra = ("is_complete",) if report.is_hourly else ()
-    existing = metadata.tables.get(report.table)
+    existing = into.tables.get(report.table)
     if existing is not None:
         expected = (*SLICE_COLUMNS, *hour, *dimension_columns(report), *METRIC_COLUMNS, *extra)
         if tuple(existing.columns.keys()) != expected:
@@ -71,7 +72,7 @@ def table_for(report: Report) -> sa.Table:
     dimensions = dimension_columns(report)
     return sa.Table(
         report.table,
-        metadata,
+        into,
         sa.Column("site_url", sa.Text, nullable=False),
         sa.Column("date", sa.Date, nullable=False),
         sa.Column("search_type", sa.Text, nullable=False),
