@@ -174,7 +174,23 @@ def run_check(defs: dg.Definitions, warehouse_url: str, asset: str, name: str):
         # The set-up resource's engine as a plain value: a ConfigurableResource given here
         # would be set up again by the context.
         resources = {"warehouse": SimpleNamespace(engine=warehouse.engine)}
-        return check(dg.build_asset_check_context(resources=resources))
+        results = list(check(dg.build_asset_check_context(resources=resources)))
+    [result] = [r for r in results if r.check_name == name]
+    return result
+
+
+def test_a_check_selected_alone_runs_alone(make_simulator, warehouse_url, day):
+    """A table's checks share one step; selecting one (the UI's "Execute") evaluates only it."""
+    sim = make_simulator(sites=(SMALL_SITE,))
+    defs = build_definitions(env_for(sim, warehouse_url))
+    assert run(defs, [PAGE_REPORT.table], day).success
+    key = dg.AssetCheckKey(dg.AssetKey(PAGE_REPORT.table), "is_complete")
+    job = dg.define_asset_job("only_is_complete", selection=dg.AssetSelection.checks(key))
+    merged = dg.Definitions.merge(defs, dg.Definitions(jobs=[job]))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = merged.resolve_job_def("only_is_complete").execute_in_process(instance=instance)
+    assert [e.check_name for e in result.get_asset_check_evaluations()] == ["is_complete"]
+    assert result.get_asset_check_evaluations()[0].passed
 
 
 def test_checks_fail_after_the_warehouse_is_corrupted(make_simulator, warehouse_url, day):
