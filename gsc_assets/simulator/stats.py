@@ -10,6 +10,7 @@ over the configured `quota_window_seconds`, which tests shrink to seconds.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -53,6 +54,8 @@ class StatsRecorder:
             self._accepted: list[float] = []
             self._by_site: dict[str, list[float]] = defaultdict(list)
             self._by_user: dict[str, list[float]] = defaultdict(list)
+            self._first_query_at: float | None = None
+            self._last_answer_at: float | None = None
 
     def started(self, *, is_query: bool, is_token: bool) -> None:
         """A request arrived."""
@@ -60,6 +63,8 @@ class StatsRecorder:
             self._requests += 1
             self._queries += is_query
             self._tokens += is_token
+            if is_query and self._first_query_at is None:
+                self._first_query_at = time.time()
             self._in_flight += 1
             self._peak = max(self._peak, self._in_flight)
 
@@ -69,6 +74,7 @@ class StatsRecorder:
             self._in_flight -= 1
             self._by_status[status] += 1
             self._rows += rows
+            self._last_answer_at = time.time()
 
     def accepted(self, site_url: str, identity: str, received_at: float) -> None:
         """A query passed the QPM quota at monotonic time `received_at`."""
@@ -105,4 +111,8 @@ class StatsRecorder:
                 },
                 "accepted_per_minute": per_minute(self._accepted, self._origin),
                 "rows_served": self._rows,
+                # Wall-clock (epoch) seconds, comparable with another process's time.time():
+                # a benchmark measures a client's start-up and wind-down around its requests.
+                "first_query_received_at": self._first_query_at,
+                "last_answer_ready_at": self._last_answer_at,
             }

@@ -306,6 +306,18 @@ def test_admin_endpoints_configure_mutate_report_and_reset(sim):
     assert bad.status_code == 400
 
 
+def test_stats_time_the_first_query_and_the_last_answer_on_the_wall_clock(sim):
+    assert sim.stats()["first_query_received_at"] is None
+    before = time.time()
+    post(sim)
+    middle = time.time()
+    post(sim)
+    after = time.time()
+    stats = sim.stats()
+    assert before <= stats["first_query_received_at"] <= middle
+    assert middle <= stats["last_answer_ready_at"] <= after
+
+
 def test_keep_alive_serves_several_requests_on_one_connection(simulator):
     connection = http.client.HTTPConnection("127.0.0.1", simulator.port, timeout=5)
     for _ in range(3):
