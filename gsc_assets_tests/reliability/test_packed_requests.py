@@ -90,6 +90,7 @@ def test_a_packed_range_spanning_pages_writes_each_date_once_exactly(
     client = FailingClient(sim.base_url)
     fetcher = make_fetcher(client)
     days = day_slices(PAGE_REPORT, dates, [SITE], [WEB])
+    lines = []
     try:
         # 40 rows a day expected: all 10 dates fit one 500-row page, so they share a request.
         outcome = sync_days(
@@ -99,12 +100,18 @@ def test_a_packed_range_spanning_pages_writes_each_date_once_exactly(
             days,
             DataState.FINAL,
             rows_per_day={(SITE, WEB): 40},
+            log=lines.append,
         )
     finally:
         fetcher.close()
         client.close()
     # One totals request for the 10 dates + the packed request's pages.
     assert fetcher.stats.requests == 1 + pages_for(total, 10 * 50_000)
+    # One log line for the sync (each line is an event-log write in a Dagster run).
+    assert lines == [
+        f"gsc_page_daily: wrote {total:,} rows for 10 dates ({dates[0]}..{dates[-1]}, "
+        "10 site/type slices, replaced 0 rows)"
+    ]
     assert outcome.planned_requests == 2
     assert sorted(outcome.dates) == dates
     for date in dates:
