@@ -15,6 +15,8 @@ Scenarios (latency-bound and CPU-bound kept apart):
   core_requests     three core reports, 30 days, 300/900 ms latency: requests and rows/s
   quota_5qpm        page report, 10 days, quota and budget 5 QPM: end-to-end seconds
   latency_tail      60 one-day requests at 16 workers vs the ideal schedule of their latencies
+  cli_run           page report, 30 days, one `dagster asset materialize` run: wall, start-up,
+                    fetching, wind-down, next to Dagster's no-op floor
 
 Each prints a table, writes benchmarks/results/<name>.json (gitignored) and replaces its
 section in BENCHMARKS.md (date, variant, cores, load average). Postgres: 127.0.0.1:5432, user
@@ -27,6 +29,7 @@ import argparse
 import sys
 import traceback
 
+from benchmarks.cli_scenarios import cli_run
 from benchmarks.common import machine, record
 from benchmarks.decode import decode
 from benchmarks.fetch_scenarios import latency_bound, quota_bound, throughput
@@ -46,6 +49,7 @@ SCENARIOS = {
     "core_requests": core_requests,
     "quota_5qpm": quota_5qpm,
     "latency_tail": latency_tail,
+    "cli_run": cli_run,
 }
 
 
