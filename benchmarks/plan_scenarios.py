@@ -5,7 +5,8 @@
   warehouse: a cold start (empty sync log) and a warm re-run (the log knows rows per day).
 - quota_5qpm: the page report, 10 days, budget and simulator quota 5 queries per minute.
 - latency_tail: 60 one-day page requests at 16 workers vs 1; the achieved wall at 16 next to
-  the ideal schedule (longest first, zero overhead) of the SAME measured latencies.
+  two zero-overhead schedules of the SAME measured latencies: in sending order (the best a
+  pipeline that learns each latency on arrival can do) and longest first (clairvoyant).
 Runs against any commit whose sync_report has today's signature (the "before" rows ran this file
 on an export of commit 2ffabd9, the last before the planner).
 """
@@ -124,48 +125,73 @@ def quota_5qpm(quick: bool) -> Result:
     )
 
 
-def ideal_makespan(latencies: list[float], workers: int) -> float:
-    """Longest-first list scheduling of `latencies` on `workers` with zero overhead."""
+def list_makespan(latencies: list[float], workers: int) -> float:
+    """Greedy list scheduling with zero overhead: each latency, in the given order, goes to the
+    worker free first."""
     free = [0.0] * workers
-    for latency in sorted(latencies, reverse=True):
+    for latency in latencies:
         free[free.index(min(free))] += latency
     return max(free)
 
 
+def ideal_makespan(latencies: list[float], workers: int) -> float:
+    """Longest-first list scheduling of `latencies` on `workers` with zero overhead: a
+    clairvoyant bound (it knows every answer's latency before sending the request)."""
+    return list_makespan(sorted(latencies, reverse=True), workers)
+
+
+def _timed_fetch(sim: ExternalSimulator, days: list, workers: int) -> tuple[float, list[float]]:
+    """Wall seconds of fetching `days` with `workers`, and each request's latency in the order
+    the requests were sent (timed around the client's query, as the fetcher sees it)."""
+    fetcher, client = http_fetcher(sim, concurrency=workers)
+    sent: list[tuple[float, float]] = []
+    query = client.query
+
+    def timed_query(request: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return query(request)
+        finally:
+            sent.append((started, time.perf_counter() - started))
+
+    client.query = timed_query  # type: ignore[method-assign]
+    started = time.perf_counter()
+    try:
+        for _day, _result in fetcher.iter_days(days, (PAGE_REPORT,), DataState.FINAL):
+            pass
+    finally:
+        fetcher.close()
+        client.close()
+    return time.perf_counter() - started, [latency for _, latency in sorted(sent)]
+
+
 def latency_tail(quick: bool) -> Result:
-    """60 one-day page requests: wall at 16 workers vs the ideal schedule of their latencies."""
-    rows, ratios = [], []
+    """60 one-day page requests at 16 workers vs zero-overhead schedules of their latencies."""
+    rows, online, clairvoyant = [], [], []
     with ExternalSimulator(*LATENCY, "--qpm-per-site", "off", "--qpm-per-user", "off") as sim:
         from benchmarks.common import final_days
 
         days = final_days(sim, BIG_SITE, 60)
         for _ in range(1 if quick else 3):
-            timings = {}
-            for workers in (1, 16):
-                fetcher, client = http_fetcher(sim, concurrency=workers)
-                started = time.perf_counter()
-                try:
-                    for _day, _result in fetcher.iter_days(days, (PAGE_REPORT,), DataState.FINAL):
-                        pass
-                finally:
-                    fetcher.close()
-                    client.close()
-                latencies = [ms / 1000 for ms in fetcher.stats._latencies_ms]
-                timings[workers] = (time.perf_counter() - started, latencies)
-            wall16, lat16 = timings[16]
-            ideal = ideal_makespan(lat16, 16)
-            ratios.append(ideal / wall16)
+            wall1, _ = _timed_fetch(sim, days, 1)
+            wall16, latencies = _timed_fetch(sim, days, 16)
+            greedy = list_makespan(latencies, 16)
+            ideal = ideal_makespan(latencies, 16)
+            online.append(greedy / wall16)
+            clairvoyant.append(ideal / wall16)
             rows.append(
                 [
-                    round(timings[1][0], 2),
+                    round(wall1, 2),
                     round(wall16, 2),
-                    round(timings[1][0] / wall16, 1),
-                    round(sum(lat16) / ideal, 1),
+                    round(wall1 / wall16, 1),
+                    round(greedy, 2),
+                    f"{greedy / wall16:.0%}",
                     round(ideal, 2),
                     f"{ideal / wall16:.0%}",
                 ]
             )
-    median = sorted(ratios)[len(ratios) // 2]
+    median_online = sorted(online)[len(online) // 2]
+    median_ideal = sorted(clairvoyant)[len(clairvoyant) // 2]
     return Result(
         name="latency_tail",
         title="Latency tail: page report, 60 one-day requests, latency 300 ms / p99 900 ms",
@@ -173,18 +199,37 @@ def latency_tail(quick: bool) -> Result:
             "wall s, 1 worker",
             "wall s, 16 workers",
             "speedup",
-            "ideal speedup (same latencies)",
-            "ideal wall s",
-            "achieved / ideal",
+            "zero-overhead schedule, sending order, s",
+            "achieved / it",
+            "longest-first (clairvoyant) s",
+            "achieved / it",
         ],
         rows=rows,
         targets=[
-            Target(">= 90% of the ideal schedule at 16 workers", f"{median:.0%}", median >= 0.9)
+            Target(
+                ">= 90% of the ideal schedule at 16 workers: the zero-overhead schedule of the "
+                "same latencies in the order the requests were sent",
+                f"{median_online:.0%}",
+                median_online >= 0.9,
+            ),
+            Target(
+                ">= 90% of the ideal schedule at 16 workers: the clairvoyant longest-first "
+                "schedule of the same latencies",
+                f"{median_ideal:.0%}",
+                median_ideal >= 0.9,
+            ),
         ],
         notes=[
-            "Ideal = longest-first list scheduling of the latencies measured in the 16-worker "
-            "run, on 16 workers with zero overhead. Days are handed over as they complete, so a "
-            "slow request no longer holds a window of later days.",
+            "Both schedules take the latencies measured in the 16-worker run (around each "
+            "request, as the fetcher sees it) and put them on 16 workers with zero overhead. "
+            "The first sends requests in the order the fetcher sent them, each to the first "
+            "free worker: what a pipeline that cannot know an answer's latency before it "
+            "arrives can reach at best. The second sends the slowest first, which needs every "
+            "latency in advance; no pipeline can, so it bounds what any schedule could reach.",
+            "Days are handed over as they complete, so a slow request no longer holds a window "
+            "of later days. The first wave is at most 6 requests until the first answer tells "
+            "the size of a day (the memory bound assumes a full 25,000-row page per unknown "
+            "request: 6 x 25,000 = max_pending_rows).",
         ],
         quick=quick,
     )
