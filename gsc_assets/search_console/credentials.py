@@ -18,25 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from pathlib import Path
-from typing import Any, Protocol
-
-import google.auth.exceptions
-import google.auth.transport.requests
-import requests
-from google.oauth2 import credentials as user_credentials
-from google.oauth2 import service_account
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gsc_assets.search_console.errors import AuthenticationError
-from gsc_assets.search_console.models import SCOPE_READONLY
-from gsc_assets.search_console.token_transport import OneShotRequest
+
+if TYPE_CHECKING:
+    import requests
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 CREDENTIALS_ENV_VAR = "GOOGLE_APPLICATION_CREDENTIALS"
-# Token-endpoint answers that mean "try again later", not "these credentials are bad".
-_SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
-_AUTHORIZED_USER_FIELDS = ("client_id", "client_secret", "refresh_token")
 
 
 class TokenProvider(Protocol):
@@ -79,80 +70,6 @@ class StaticTokenProvider:
         return f"StaticTokenProvider(identity={self._identity!r})"
 
 
-class GoogleTokenProvider:
-    """google-auth credentials (service account or authorized user), refreshed under a lock."""
-
-    def __init__(
-        self,
-        credentials: Any,
-        *,
-        identity: str,
-        source: str,
-        secrets: tuple[str, ...],
-        session: requests.Session | None = None,
-    ) -> None:
-        self._credentials = credentials
-        self._identity = identity
-        self._source = source
-        self._secrets = tuple(s for s in secrets if s)
-        self._owns_session = session is None
-        self._session = session if session is not None else requests.Session()
-        self._request = OneShotRequest(self._session, describe=f"the token of {identity}")
-        self._lock = threading.Lock()
-        self._stale = False
-
-    @property
-    def identity(self) -> str:
-        """See `TokenProvider.identity`."""
-        return self._identity
-
-    def authorization_header(self) -> str:
-        """See `TokenProvider.authorization_header`."""
-        with self._lock:
-            if self._stale or not self._credentials.valid:
-                self._refresh()
-            return f"Bearer {self._credentials.token}"
-
-    def invalidate(self) -> None:
-        """See `TokenProvider.invalidate`."""
-        with self._lock:
-            self._stale = True
-
-    def close(self) -> None:
-        """Close the token session if this provider created it."""
-        if self._owns_session:
-            self._session.close()
-
-    def _refresh(self) -> None:
-        try:
-            self._credentials.refresh(self._request)
-        except google.auth.exceptions.RefreshError as exc:
-            raise AuthenticationError(self._refresh_rejected_message(exc)) from None
-        except google.auth.exceptions.GoogleAuthError as exc:
-            raise AuthenticationError(
-                f"cannot refresh the access token of {self._identity} from {self._source}: "
-                f"{self._redact(str(exc))}"
-            ) from None
-        self._stale = False
-
-    def _refresh_rejected_message(self, exc: google.auth.exceptions.RefreshError) -> str:
-        said = self._redact(str(exc.args[0]) if exc.args else str(exc))[:300]
-        return (
-            f"the token endpoint refused to issue an access token for {self._identity} "
-            f"({self._source}): {said}. The credentials are revoked, expired or wrong: create a "
-            f"new key / refresh token and point {CREDENTIALS_ENV_VAR} at it"
-        )
-
-    def _redact(self, text: str) -> str:
-        # Error texts come from google-auth and the token endpoint: never let a secret through.
-        for secret in self._secrets:
-            text = text.replace(secret, "<redacted>")
-        return text
-
-    def __repr__(self) -> str:
-        return f"GoogleTokenProvider(identity={self._identity!r}, source={self._source!r})"
-
-
 def load_token_provider(
     *,
     credentials_file: str | None,
@@ -176,18 +93,25 @@ def load_token_provider(
         )
     info = _read_credentials_file(Path(credentials_file))
     kind = info.get("type")
-    if kind == "service_account":
-        return _service_account_provider(info, credentials_file, token_uri, session)
-    if kind == "authorized_user":
-        return _authorized_user_provider(info, credentials_file, token_uri, session)
-    raise _file_error(
+    if kind in ("service_account", "authorized_user"):
+        # google-auth (and cryptography under it) costs ~0.1 s to import: only when used.
+        from gsc_assets.search_console import google_tokens
+
+        build = (
+            google_tokens.service_account_provider
+            if kind == "service_account"
+            else google_tokens.authorized_user_provider
+        )
+        return build(info, credentials_file, token_uri, session)
+    raise file_error(
         credentials_file,
         f'has "type": {kind!r}; expected "service_account" (a key downloaded from the Cloud '
         'console) or "authorized_user" (from `gcloud auth application-default login`)',
     )
 
 
-def _file_error(path: str | Path, problem: str) -> AuthenticationError:
+def file_error(path: str | Path, problem: str) -> AuthenticationError:
+    """The error for a credentials file that cannot be used, naming the file and the fix."""
     return AuthenticationError(
         f"{CREDENTIALS_ENV_VAR} file {str(path)!r} {problem}; point {CREDENTIALS_ENV_VAR} at a "
         "valid service-account key or authorized-user JSON file"
@@ -198,66 +122,23 @@ def _read_credentials_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise _file_error(path, "does not exist") from None
+        raise file_error(path, "does not exist") from None
     except IsADirectoryError:
-        raise _file_error(path, "is a directory, not a JSON file") from None
+        raise file_error(path, "is a directory, not a JSON file") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise _file_error(path, f"cannot be read ({type(exc).__name__})") from None
+        raise file_error(path, f"cannot be read ({type(exc).__name__})") from None
     try:
         info = json.loads(text)
     except ValueError as exc:
         # Only the position: the text around it may be a private key.
-        raise _file_error(path, f"is not valid JSON (line {getattr(exc, 'lineno', '?')})") from None
+        raise file_error(path, f"is not valid JSON (line {getattr(exc, 'lineno', '?')})") from None
     if not isinstance(info, dict):
-        raise _file_error(path, f"holds a JSON {type(info).__name__}, not an object")
+        raise file_error(path, f"holds a JSON {type(info).__name__}, not an object")
     return info
 
 
-def _require_fields(info: dict[str, Any], fields: tuple[str, ...], path: str, kind: str) -> None:
+def require_fields(info: dict[str, Any], fields: tuple[str, ...], path: str, kind: str) -> None:
+    """Raise `file_error` naming every one of `fields` that `info` lacks."""
     missing = [f for f in fields if not isinstance(info.get(f), str) or not info[f]]
     if missing:
-        raise _file_error(path, f"is a {kind} file missing {', '.join(missing)}")
-
-
-def _service_account_provider(
-    info: dict[str, Any], path: str, token_uri: str | None, session: requests.Session | None
-) -> GoogleTokenProvider:
-    _require_fields(info, _SERVICE_ACCOUNT_FIELDS, path, "service-account key")
-    if token_uri:
-        info = {**info, "token_uri": token_uri}
-    try:
-        from_info = service_account.Credentials.from_service_account_info
-        creds = from_info(info, scopes=[SCOPE_READONLY])  # type: ignore[no-untyped-call]
-    except (ValueError, TypeError, IndexError, google.auth.exceptions.GoogleAuthError):
-        # The library's text may quote the key material; say only what is wrong.
-        raise _file_error(
-            path, "is a service-account key whose private_key is not a valid PEM RSA key"
-        ) from None
-    return GoogleTokenProvider(
-        creds,
-        identity=info["client_email"],
-        source=f"service-account key {path!r}",
-        secrets=(info["private_key"],),
-        session=session,
-    )
-
-
-def _authorized_user_provider(
-    info: dict[str, Any], path: str, token_uri: str | None, session: requests.Session | None
-) -> GoogleTokenProvider:
-    _require_fields(info, _AUTHORIZED_USER_FIELDS, path, "authorized-user")
-    creds = user_credentials.Credentials(  # type: ignore[no-untyped-call]
-        token=None,
-        refresh_token=info["refresh_token"],
-        client_id=info["client_id"],
-        client_secret=info["client_secret"],
-        token_uri=token_uri or GOOGLE_TOKEN_URI,
-        scopes=[SCOPE_READONLY],
-    )
-    return GoogleTokenProvider(
-        creds,
-        identity=info["client_id"],
-        source=f"authorized-user file {path!r}",
-        secrets=(info["refresh_token"], info["client_secret"]),
-        session=session,
-    )
+        raise file_error(path, f"is a {kind} file missing {', '.join(missing)}")
