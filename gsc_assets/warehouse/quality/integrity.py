@@ -161,7 +161,10 @@ def has_no_duplicate_keys(
         groups = groups.where(rows_on(conn, table, dates))
     duplicated = groups.having(sa.func.count() > 1).subquery()
     count = conn.execute(sa.select(sa.func.count()).select_from(duplicated)).scalar_one()
-    examples = conn.execute(sa.select(duplicated).limit(MAX_EXAMPLES)).mappings().all()
+    # The grouping is the cost (every row of the dates): run it a second time only to show some.
+    examples = (
+        conn.execute(sa.select(duplicated).limit(MAX_EXAMPLES)).mappings().all() if count else []
+    )
     metadata = {
         **(dates_metadata(dates) if dates is not None else {}),
         "table": table.name,
