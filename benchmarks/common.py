@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from gsc_assets.reports.catalogue import SITE_REPORT
+from gsc_assets.reports.report import Report
 from gsc_assets.reports.slices import DaySlice
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
@@ -259,13 +260,16 @@ def bare_bulk_insert(engine: sa.Engine, table: sa.Table, rows: Iterable[Sequence
         return insert_rows(conn, table, rows)
 
 
-def fetch_site_days(
-    fetcher: PartitionFetcher, client: SearchConsoleClient, days: list[DaySlice]
+def fetch_days(
+    fetcher: PartitionFetcher,
+    client: SearchConsoleClient,
+    days: list[DaySlice],
+    report: Report = SITE_REPORT,
 ) -> float:
-    """Fetch the site report (final data) for `days`, then close both; the seconds it took."""
+    """Fetch `report` (final data) for `days`, then close both; the seconds it took."""
     started = time.perf_counter()
     try:
-        for _ in fetcher.iter_days(days, (SITE_REPORT,), DataState.FINAL):
+        for _ in fetcher.iter_days(days, (report,), DataState.FINAL):
             pass
     finally:
         fetcher.close()

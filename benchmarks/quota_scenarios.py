@@ -12,7 +12,7 @@ import random
 import threading
 import time
 
-from benchmarks.common import Result, Target, fetch_site_days, final_days
+from benchmarks.common import Result, Target, fetch_days, final_days
 from benchmarks.fetch_scenarios import quota_result
 from gsc_assets.reports.slices import DaySlice
 from gsc_assets.reports.vocabulary import SearchType
@@ -74,7 +74,7 @@ def quota_delayed(quick: bool) -> Result:
             max_concurrency=32,  # enough in flight to keep the budget bound despite latency
             retry_policy=RetryPolicy(base_delay_seconds=0.2, max_delay_seconds=5.0),
         )
-        wall = fetch_site_days(fetcher, client, days)
+        wall = fetch_days(fetcher, client, days)
         stats = sim.stats()
     result = quota_result(
         "quota_delayed",
