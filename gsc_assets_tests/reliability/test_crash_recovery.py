@@ -9,6 +9,7 @@ no pause or reduced rate that would slow the next run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -161,7 +162,9 @@ def crash_and_recover(sim, url: str, kills: int, seed: int) -> None:
                 started = time.monotonic()
                 pid = zygote.start_run()
                 time.sleep(rng.uniform(0.0, run_seconds))
-                os.kill(pid, signal.SIGKILL)  # a no-op error if it already finished
+                # A run that already finished has been reaped by the zygote: no such process.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
                 _, lines = zygote.expect(f"exited {pid}")
                 status = int(lines[-1].split()[2])
                 if status == -signal.SIGKILL:
