@@ -96,6 +96,7 @@ def _report_asset(report: Report, scope: Scope) -> dg.AssetsDefinition:
                     run_id=context.run.run_id,
                     log=context.log.info,
                     not_offered=tuple(not_offered),
+                    shared_totals=search_console.shared_totals,
                 )
             except AuditFailedError as error:
                 raise AuditFailure(

@@ -24,6 +24,7 @@ from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimiter, QuotaStore
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.settings import Settings
+from gsc_assets.sync.requests import SharedTotals
 from gsc_assets.warehouse.engine import create_schema, ensure_reachable, make_engine
 from gsc_assets.warehouse.quota_store import SqlQuotaStore
 
@@ -54,6 +55,7 @@ class SearchConsoleResource(dg.ConfigurableResource):
     _client: SearchConsoleClient | None = PrivateAttr(default=None)
     _limiter: QuotaLimiter | None = PrivateAttr(default=None)
     _quota_engine: sa.Engine | None = PrivateAttr(default=None)
+    _shared_totals: SharedTotals | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Build the long-lived objects once per step process."""
@@ -69,6 +71,7 @@ class SearchConsoleResource(dg.ConfigurableResource):
             pool_size=self.max_concurrency,
         )
         self._limiter = QuotaLimiter(self._build_store(), budget_qpm=self.qpm_budget)
+        self._shared_totals = SharedTotals()
         # Last, so a failed setup above leaves no watcher behind: dead runs are failed and their
         # slots freed before this run's steps claim one, and waits for a slot are explained.
         self._guard = start_run_guard(context, self.pool_wait_timeout_seconds)
@@ -91,6 +94,12 @@ class SearchConsoleResource(dg.ConfigurableResource):
             self._client.close()
         if self._quota_engine is not None:
             self._quota_engine.dispose()
+
+    @property
+    def shared_totals(self) -> SharedTotals:
+        """Final totals fetched by this run's steps in this process, for the next report that
+        reconciles against them (with the default in-process executor: the whole run)."""
+        return self._require(self._shared_totals)
 
     @property
     def credential_id(self) -> str:

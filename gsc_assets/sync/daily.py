@@ -32,7 +32,7 @@ from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.fetcher import PartitionFetcher
 from gsc_assets.search_console.planner import SiteType
-from gsc_assets.sync.requests import fetch_dates
+from gsc_assets.sync.requests import SharedTotals, fetch_dates
 from gsc_assets.warehouse.publish import publish_date
 from gsc_assets.warehouse.sync_log import recent_rows_per_day
 
@@ -128,11 +128,13 @@ def sync_report(
     run_id: str | None = None,
     log: Log = lambda _message: None,
     not_offered: Sequence[SearchType] = (),
+    shared_totals: SharedTotals | None = None,
 ) -> SyncOutcome:
     """Fetch `report` for `dates` and replace each date's partition as soon as it is complete.
 
     `not_offered` are search types Google offers no such data for: nothing is requested for
     them, and each of their slices is recorded in the sync log as "not_offered" with the date.
+    `shared_totals` (one per run) lets reports reconciling against the same totals share them.
     Raises UnsupportedCombinationError before any request for a report/search-type combination
     Google rejects, and AuditFailedError when a date fails its audit (earlier dates stay written).
     """
@@ -154,6 +156,7 @@ def sync_report(
         unoffered=unoffered,
         dates=dates,
         rows_per_day=recent_rows_per_day(engine, report, dates) if days else None,
+        shared_totals=shared_totals,
     )
 
 
@@ -169,6 +172,7 @@ def sync_days(
     unoffered: Sequence[ReportData] = (),
     dates: Sequence[dt.date] = (),
     rows_per_day: Mapping[SiteType, int] | None = None,
+    shared_totals: SharedTotals | None = None,
 ) -> SyncOutcome:
     """Fetch `report` for `days` and publish each date once all its slices have arrived.
 
@@ -191,7 +195,13 @@ def sync_days(
         _publish(engine, report, date, slices, extra, outcome, run_id)
 
     outcome.planned_requests = fetch_dates(
-        fetcher, report, days, data_state, on_date, expected=rows_per_day
+        fetcher,
+        report,
+        days,
+        data_state,
+        on_date,
+        expected=rows_per_day,
+        shared_totals=shared_totals,
     )
     log(summary_line(outcome))
     return outcome

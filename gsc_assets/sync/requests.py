@@ -3,7 +3,8 @@
 The requests come from `search_console.planner`: consecutive dates packed into one `[date]`
 request while their expected rows fit one page, learned from the sync log's recent days
 (`expected`) or, without history, from one probe date fetched alone first; the totals a report
-reconciles against fetched once per site/type/date range. A date is handed to `on_date` as
+reconciles against fetched once per site/type/date range, and once per run when several
+reports reconcile against the same totals (`SharedTotals`). A date is handed to `on_date` as
 soon as every piece of it has arrived - the rows of each of its (site, search type) slices
 and, when the report reconciles, their totals - in whatever order requests complete. A packed
 request is delivered only once all its pages are in, so a date is never handed over partly.
@@ -11,7 +12,9 @@ request is delivered only once all its pages are in, so a date is never handed o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Callable, Mapping, Sequence
 
 from gsc_assets.reports.reconciliation import reconciliation_for
@@ -57,6 +60,42 @@ class DateSlices:
 OnDate = Callable[[dt.date, list[dict[str, ReportData]]], None]
 
 
+class SharedTotals:
+    """Final totals fetched during one run, reused by every report that reconciles against them.
+
+    The page and page x query reports both reconcile against the byPage `[date]` totals: in
+    one run the second takes the first's instead of asking Google again. Totals are kept by
+    what their request asks Google (dimensions, aggregation type, filters), so reports with
+    other filters never share. Only final days are kept (their numbers no longer change); a
+    reuse is a copy, for the asking report's totals, that made no request of its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._batches: dict[tuple[object, DataState, DaySlice], ReportData] = {}
+
+    def take(self, report: Report, data_state: DataState, day: DaySlice) -> ReportData | None:
+        """A copy of the totals kept for `day` as `report`, with no requests counted, or None."""
+        with self._lock:
+            kept = self._batches.get((_asks(report), data_state, day))
+        if kept is None:
+            return None
+        return dataclasses.replace(
+            kept, report=report, rows=list(kept.rows), requests=0, retries=0, throttled=0, pages=0
+        )
+
+    def keep(self, batch: ReportData) -> None:
+        """Keep `batch` for later reports of the run if its day is final."""
+        if batch.is_final:
+            with self._lock:
+                self._batches[(_asks(batch.report), batch.data_state, batch.day)] = batch
+
+
+def _asks(report: Report) -> object:
+    """What a request for `report` asks Google: equal for reports Google answers alike."""
+    return (report.request_dimensions, report.aggregation_type, report.dimension_filters)
+
+
 def fetch_dates(
     fetcher: PartitionFetcher,
     report: Report,
@@ -65,10 +104,12 @@ def fetch_dates(
     on_date: OnDate,
     *,
     expected: Mapping[SiteType, int] | None = None,
+    shared_totals: SharedTotals | None = None,
 ) -> int:
     """Fetch `report` (and its totals) for `days`; call `on_date(date, slices)` for each date
     as soon as it is whole, where `slices` holds one {report name: ReportData} per slice.
 
+    Totals found in `shared_totals` are not requested again; the ones fetched are kept there.
     Returns how many requests were planned (ranges of dates, not counting pages).
     """
     reconciliation = reconciliation_for(report)
@@ -79,8 +120,19 @@ def fetch_dates(
     board = {date: DateSlices(slices, reports) for date, slices in by_date.items()}
     learned = dict(expected or {})
     limit = fetcher.row_limit
+    shared = shared_totals if shared_totals is not None else SharedTotals()
+    totals_days = []
+    if reconciliation:
+        for day in days:
+            kept = shared.take(reconciliation.totals_report, data_state, day)
+            if kept is None:
+                totals_days.append(day)
+            else:
+                board[day.date].add(kept)
     totals = (
-        plan_requests(reconciliation.totals_report, days, row_limit=limit) if reconciliation else []
+        plan_requests(reconciliation.totals_report, totals_days, row_limit=limit)
+        if reconciliation and totals_days
+        else []
     )
     probes = set(probe_days(report, days, learned))
     planned = 0
@@ -90,6 +142,8 @@ def fetch_dates(
             for date, batch in results.items():
                 if plan.report is report and batch.day in probes:  # learn rows per day
                     learned[(plan.site_url, plan.search_type)] = len(batch.rows)
+                if reconciliation and plan.report is reconciliation.totals_report:
+                    shared.keep(batch)
                 if board[date].add(batch):
                     on_date(date, board.pop(date).by_report())
 

@@ -7,12 +7,15 @@ API's rows, in the planned number of requests; a permanent failure between two p
 packed request leaves none of its dates written, and every date that is written is whole.
 """
 
+import dataclasses
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
-from gsc_assets.reports.catalogue import PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.catalogue import PAGE_QUERY_REPORT, PAGE_REPORT, SITE_REPORT
+from gsc_assets.reports.reconciliation import reconciliation_for
+from gsc_assets.reports.slices import DaySlice, ReportData
 from gsc_assets.reports.vocabulary import DataState, SearchType
 from gsc_assets.search_console.client import SearchConsoleClient
 from gsc_assets.search_console.credentials import load_token_provider
@@ -22,7 +25,8 @@ from gsc_assets.search_console.rate_limiter import InMemoryQuotaStore, QuotaLimi
 from gsc_assets.search_console.retry import RetryPolicy
 from gsc_assets.simulator.dataset import DEFAULT_SITES
 from gsc_assets.sync.daily import day_slices, sync_days, sync_report
-from gsc_assets.warehouse.schema import gsc_sync_log
+from gsc_assets.sync.requests import SharedTotals
+from gsc_assets.warehouse.schema import gsc_api_totals, gsc_sync_log
 from gsc_assets.warehouse.sync_log import latest_syncs
 from gsc_assets_tests.reliability.harness import expected_rows, stored_rows
 
@@ -40,9 +44,11 @@ class FailingClient(SearchConsoleClient):
         )
         self.fail = fail
         self.sent = []
+        self.dimensions = []
 
     def query(self, request):
         self.sent.append((request.start_date, request.end_date, request.start_row))
+        self.dimensions.append(tuple(d.value for d in request.dimensions))
         if self.fail(request):
             raise BadRequestError("simulated: the connection died between two pages")
         return super().query(request)
@@ -199,3 +205,69 @@ def test_a_failure_between_pages_of_a_packed_request_leaves_no_date_half_written
             assert stored == expected_rows(sim, PAGE_REPORT.table, SITE, date)
         else:
             assert stored == []
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["one run", "separate runs"])
+def test_reports_reconciling_against_the_same_totals_share_one_request_per_run(
+    make_simulator, warehouse_engine, shared
+):
+    """Page and page x query both reconcile against the byPage [date] totals: in one run the
+    second report takes them from the first instead of asking Google again."""
+    sim = make_simulator(sites=(DEFAULT_SITES[1],))
+    dates = final_dates(sim, 6)
+    client = FailingClient(sim.base_url)
+    fetcher = make_fetcher(client)
+    one_run = SharedTotals()
+    try:
+        for report in (PAGE_REPORT, PAGE_QUERY_REPORT):
+            outcome = sync_report(
+                fetcher,
+                warehouse_engine,
+                report,
+                dates,
+                sites=[SITE],
+                search_types=[WEB],
+                data_state=DataState.FINAL,
+                shared_totals=one_run if shared else SharedTotals(),
+            )
+    finally:
+        fetcher.close()
+        client.close()
+    # The totals request is the only one grouped by date alone (6 dates: one range).
+    assert client.dimensions.count(("date",)) == (1 if shared else 2)
+    t = gsc_api_totals.c
+    with warehouse_engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(t.report, t.date, t.clicks, t.impressions).where(t.site_url == SITE)
+        ).all()
+    by_report = {
+        name: {row.date: (row.clicks, row.impressions) for row in stored if row.report == name}
+        for name in (PAGE_REPORT.name, PAGE_QUERY_REPORT.name)
+    }
+    assert sorted(by_report[PAGE_REPORT.name]) == dates
+    assert by_report[PAGE_QUERY_REPORT.name] == by_report[PAGE_REPORT.name]
+    # Shared totals cost page x query nothing: its dates' requests are its own rows' only.
+    own = client.dimensions.count(("date", "page", "query"))
+    assert sum(d.requests for d in outcome.by_date.values()) == own + (0 if shared else 1)
+
+
+def test_only_final_totals_are_shared():
+    """Totals Google may still change are fetched again by each report that needs them."""
+    totals = reconciliation_for(PAGE_REPORT).totals_report
+    day = DaySlice(SITE, dt.date(2026, 11, 30), WEB)
+    shared = SharedTotals()
+    fresh = ReportData(
+        day,
+        totals,
+        rows=[("2026-11-30", 1.0, 2.0, 0.5, 3.0)],
+        requests=1,
+        data_state=DataState.ALL,
+        first_incomplete_date=dt.date(2026, 11, 30),
+    )
+    shared.keep(fresh)
+    assert not fresh.is_final and shared.take(totals, DataState.ALL, day) is None
+    final = dataclasses.replace(fresh, first_incomplete_date=dt.date(2026, 12, 1))
+    shared.keep(final)
+    reused = shared.take(totals, DataState.ALL, day)
+    assert final.is_final and reused is not None
+    assert (reused.rows, reused.requests) == (final.rows, 0) and reused.rows is not final.rows
