@@ -67,26 +67,14 @@ def to_result(
 
 @dataclass(frozen=True)
 class TableCheck:
-    """One check on a report's table: its name, description, whether it blocks, and the SQL."""
+    """One check on a report's table: its name, description, whether it blocks, and the SQL
+    that evaluates it for the run's dates."""
 
     report: Report
     name: str
     description: str
     blocking: bool
     evaluate: Evaluate
-
-
-def build_check(
-    report: Report,
-    scope: Scope,
-    name: str,
-    description: str,
-    *,
-    blocking: bool,
-    evaluate: Evaluate,
-) -> TableCheck:
-    """A check on `report`'s table that evaluates `evaluate` for the run's dates."""
-    return TableCheck(report, name, description, blocking, evaluate)
 
 
 def table_checks_step(
@@ -124,22 +112,20 @@ def table_checks_step(
     return run_checks
 
 
-def common_checks(report: Report, scope: Scope) -> list[TableCheck]:
+def common_checks(report: Report) -> list[TableCheck]:
     """The checks every daily table gets: rows match the sync log, natural keys unique."""
     table = table_for(report)
     return [
-        build_check(
+        TableCheck(
             report,
-            scope,
             "rows_match_sync_log",
             "Rows stored per site/date/search type equal the rows the latest sync fetched and "
             "stored (gsc_sync_log). ERROR: something changed the table outside a sync.",
             blocking=True,
             evaluate=lambda conn, dates: quality.rows_match_sync_log(conn, report, dates),
         ),
-        build_check(
+        TableCheck(
             report,
-            scope,
             "has_no_duplicate_keys",
             f"No two rows of {table.name} share a natural key "
             f"({', '.join(c.name for c in table.primary_key)}). ERROR.",
@@ -149,7 +135,7 @@ def common_checks(report: Report, scope: Scope) -> list[TableCheck]:
     ]
 
 
-def reconciliation_checks(report: Report, scope: Scope) -> list[TableCheck]:
+def reconciliation_checks(report: Report) -> list[TableCheck]:
     """The like-for-like check `totals.reconciliation_for(report)` derives, if there is one."""
     reconciliation = reconciliation_for(report)
     if reconciliation is None:
@@ -161,9 +147,8 @@ def reconciliation_checks(report: Report, scope: Scope) -> list[TableCheck]:
         else "; a day that hit the 50,000-row cap is compared at most"
     )
     return [
-        build_check(
+        TableCheck(
             report,
-            scope,
             quality.reconciliation_check_name(report),
             f"{quality.describe_reconciliation(report, reconciliation)}{hidden}. {severity}.",
             blocking=reconciliation.blocking,
@@ -172,13 +157,11 @@ def reconciliation_checks(report: Report, scope: Scope) -> list[TableCheck]:
     ]
 
 
-def page_checks(scope: Scope) -> list[TableCheck]:
+def page_checks(settings: Settings) -> list[TableCheck]:
     """Completeness, URL variants, freshness and retention for page rows."""
-    settings = scope.settings
     return [
-        build_check(
+        TableCheck(
             PAGE_REPORT,
-            scope,
             "is_complete",
             "ERROR when Search Console's totals show data for a day but no page rows are stored; "
             "WARN when a day reached the 50,000-row cap (metadata: clicks lost per the totals).",
@@ -187,18 +170,16 @@ def page_checks(scope: Scope) -> list[TableCheck]:
                 conn, PAGE_REPORT, dates, require_rows=True
             ),
         ),
-        build_check(
+        TableCheck(
             PAGE_REPORT,
-            scope,
             "has_no_url_variants",
             "WARN when one page appears under several URLs (trailing slash, letter case, "
             "tracking parameters, http vs https), splitting its numbers; examples in metadata.",
             blocking=False,
             evaluate=quality.has_no_url_variants,
         ),
-        build_check(
+        TableCheck(
             PAGE_REPORT,
-            scope,
             "is_fresh",
             "Every site's newest final page partition is at most "
             f"{settings.freshness_max_age_days} days old (GSC_FRESHNESS_MAX_AGE_DAYS). ERROR, "
@@ -211,9 +192,8 @@ def page_checks(scope: Scope) -> list[TableCheck]:
                 max_age_days=settings.freshness_max_age_days,
             ),
         ),
-        build_check(
+        TableCheck(
             PAGE_REPORT,
-            scope,
             "retention_gaps",
             "WARN for dates leaving Search Console's 16-month window within "
             f"{RETENTION_WARNING_DAYS} days that were never synced: sync them before they are "
@@ -237,12 +217,11 @@ def retention_gaps(conn: sa.Connection, settings: Settings, today: dt.date) -> q
     )
 
 
-def page_query_checks(scope: Scope) -> list[TableCheck]:
+def page_query_checks() -> list[TableCheck]:
     """Truncation for page x query rows."""
     return [
-        build_check(
+        TableCheck(
             PAGE_QUERY_REPORT,
-            scope,
             "is_complete",
             "WARN when a day reached the 50,000-row cap, with the clicks and impressions the "
             "byPage totals hold beyond the stored rows.",
@@ -257,13 +236,13 @@ def page_query_checks(scope: Scope) -> list[TableCheck]:
 def build_checks(scope: Scope) -> list[dg.AssetChecksDefinition]:
     """Every check for the configured reports: one step per table."""
     reports = scope.settings.reports
-    checks = [check for report in reports for check in common_checks(report, scope)]
-    checks += [check for report in reports for check in reconciliation_checks(report, scope)]
+    checks = [check for report in reports for check in common_checks(report)]
+    checks += [check for report in reports for check in reconciliation_checks(report)]
     names = {report.name for report in reports}
     if PAGE_REPORT.name in names:
-        checks += page_checks(scope)
+        checks += page_checks(scope.settings)
     if PAGE_QUERY_REPORT.name in names:
-        checks += page_query_checks(scope)
+        checks += page_query_checks()
     by_report: dict[str, list[TableCheck]] = {}
     for check in checks:
         by_report.setdefault(check.report.name, []).append(check)

@@ -24,7 +24,6 @@ from gsc_assets.search_console.errors import AuthenticationError
 from gsc_assets.search_console.models import SCOPE_READONLY
 from gsc_assets.search_console.token_transport import OneShotRequest
 
-# Token-endpoint answers that mean "try again later", not "these credentials are bad".
 _SERVICE_ACCOUNT_FIELDS = ("client_email", "private_key", "token_uri")
 _AUTHORIZED_USER_FIELDS = ("client_id", "client_secret", "refresh_token")
 

@@ -66,6 +66,20 @@ def make_fetcher(client, concurrency=4):
     )
 
 
+def sync_web(fetcher, engine, report, dates, **options):
+    """`sync_report` of SITE's final web data for `dates`."""
+    return sync_report(
+        fetcher,
+        engine,
+        report,
+        dates,
+        sites=[SITE],
+        search_types=[WEB],
+        data_state=DataState.FINAL,
+        **options,
+    )
+
+
 def final_dates(sim, count):
     last = sim.today() - dt.timedelta(days=5)
     return [last - dt.timedelta(days=n) for n in range(count - 1, -1, -1)]
@@ -134,25 +148,9 @@ def test_a_cold_start_probes_one_date_then_packs_the_rest(make_simulator, wareho
     client = FailingClient(sim.base_url)
     fetcher = make_fetcher(client)
     try:
-        site = sync_report(
-            fetcher,
-            warehouse_engine,
-            SITE_REPORT,
-            dates,
-            sites=[SITE],
-            search_types=[WEB],
-            data_state=DataState.FINAL,
-        )
+        site = sync_web(fetcher, warehouse_engine, SITE_REPORT, dates)
         before = fetcher.stats.requests
-        page = sync_report(
-            fetcher,
-            warehouse_engine,
-            PAGE_REPORT,
-            dates,
-            sites=[SITE],
-            search_types=[WEB],
-            data_state=DataState.FINAL,
-        )
+        page = sync_web(fetcher, warehouse_engine, PAGE_REPORT, dates)
     finally:
         fetcher.close()
         client.close()
@@ -220,14 +218,11 @@ def test_reports_reconciling_against_the_same_totals_share_one_request_per_run(
     one_run = SharedTotals()
     try:
         for report in (PAGE_REPORT, PAGE_QUERY_REPORT):
-            outcome = sync_report(
+            outcome = sync_web(
                 fetcher,
                 warehouse_engine,
                 report,
                 dates,
-                sites=[SITE],
-                search_types=[WEB],
-                data_state=DataState.FINAL,
                 shared_totals=one_run if shared else SharedTotals(),
             )
     finally:
